@@ -1,0 +1,229 @@
+//! `roap`: the ROAP engine from the command line.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use roap_engine::bench::{self, Implementation, RelaxedExecConfig};
+use roap_engine::device::{self, DeviceChoice};
+use roap_engine::dsl::Program;
+use roap_engine::train::{self, RecoverConfig, TemperatureSchedule, TrainEvent};
+
+/// ROAP: synthesize programs by relaxing them into differentiable soft programs.
+#[derive(Parser)]
+#[command(version, about, long_about = None)]
+struct Cli {
+    /// Where tensors live: `auto` uses wgpu on a hardware GPU and the CPU backend otherwise.
+    #[arg(long, global = true, value_enum, default_value = "auto")]
+    device: DeviceArg,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DeviceArg {
+    Auto,
+    Cpu,
+    Wgpu,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Find a program from input/output examples of a hidden one (a program text file,
+    /// e.g. samples/programs/csg_hidden.txt) and report whether it is equivalent.
+    Recover(RecoverArgs),
+    /// Read a program file; print its canonical form, simplified form and length.
+    Program {
+        /// A program in the canonical text form.
+        file: PathBuf,
+    },
+    /// Time engine kernels; prints one JSON line per configuration.
+    Bench {
+        #[command(subcommand)]
+        bench: BenchCommand,
+    },
+}
+
+#[derive(Args)]
+struct RecoverArgs {
+    /// The hidden program, in the canonical text form.
+    file: PathBuf,
+    /// Code lines of the sketch (overparametrize: several times the hidden program's).
+    #[arg(long, default_value_t = 12)]
+    lines: usize,
+    #[arg(long, default_value_t = 600)]
+    steps: usize,
+    /// Input points per step.
+    #[arg(long, default_value_t = 512)]
+    points: usize,
+    #[arg(long, default_value_t = 0.1)]
+    learning_rate: f64,
+    /// λ, the length-penalty weight applied from halfway through training.
+    #[arg(long, default_value_t = 1e-3)]
+    length_penalty: f64,
+    /// Min-sampling: architectures drawn per step.
+    #[arg(long, default_value_t = 4)]
+    samples: usize,
+    /// Gumbel-softmax temperature at the first and the last step (geometric in between).
+    #[arg(long, num_args = 2, value_names = ["START", "END"], default_values_t = [2.0, 0.2])]
+    temperature: Vec<f64>,
+    /// Plain softmax instead of Gumbel-softmax (the paper's ablation).
+    #[arg(long)]
+    no_gumbel: bool,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Also write the outcome as JSON to this file.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Forward + backward of the relaxed interpreter on random CSG programs.
+    RelaxedExec {
+        #[arg(long, default_value_t = 8)]
+        tasks: usize,
+        #[arg(long, default_value_t = 128)]
+        inputs: usize,
+        /// Code lines; a comma-separated list runs one configuration each.
+        #[arg(long, value_delimiter = ',', default_values_t = [10, 20, 30, 60])]
+        lines: Vec<usize>,
+        #[arg(long, default_value_t = 4096)]
+        points: usize,
+        #[arg(long, default_value_t = 20)]
+        iterations: usize,
+        #[arg(long, default_value_t = 3)]
+        warmup: usize,
+        /// Time burn's stock tensor ops instead of the fused CPU kernel.
+        #[arg(long)]
+        reference: bool,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let choice = match cli.device {
+        DeviceArg::Auto => DeviceChoice::Auto,
+        DeviceArg::Cpu => DeviceChoice::Cpu,
+        DeviceArg::Wgpu => DeviceChoice::Wgpu,
+    };
+    match cli.command {
+        Command::Program { file } => show_program(&file),
+        Command::Recover(args) => run_recover(&args, choice),
+        Command::Bench { bench } => run_bench(&bench, choice),
+    }
+}
+
+fn read_program(file: &PathBuf) -> anyhow::Result<Program> {
+    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    text.parse::<Program>()
+        .with_context(|| format!("parsing {}", file.display()))
+}
+
+fn show_program(file: &PathBuf) -> anyhow::Result<()> {
+    let program = read_program(file)?;
+    let simplified = program.simplify();
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "# canonical ({} live non-skip lines)", program.length())?;
+    write!(out, "{program}")?;
+    writeln!(out, "# simplified ({} lines)", simplified.lines().len())?;
+    write!(out, "{simplified}")?;
+    Ok(())
+}
+
+fn run_recover(args: &RecoverArgs, choice: DeviceChoice) -> anyhow::Result<()> {
+    let hidden = read_program(&args.file)?;
+    let chosen = device::choose(choice)?;
+    eprintln!("device: {}", chosen.description);
+    let config = RecoverConfig {
+        lines: args.lines,
+        steps: args.steps,
+        points: args.points,
+        learning_rate: args.learning_rate,
+        temperature: TemperatureSchedule::Exponential {
+            start: args.temperature.first().copied().unwrap_or(2.0),
+            end: args.temperature.get(1).copied().unwrap_or(0.2),
+        },
+        length_penalty: args.length_penalty,
+        samples: args.samples,
+        gumbel: !args.no_gumbel,
+        seed: args.seed,
+    };
+    let bar = ProgressBar::new(config.steps as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let mut sink = |event: TrainEvent| {
+        if let TrainEvent::Step(report) = event {
+            bar.set_position(report.step as u64 + 1);
+            bar.set_message(format!(
+                "loss {:.5}  E[length] {:.2}  T {:.3}",
+                report.fit_loss, report.expected_length, report.temperature
+            ));
+        }
+    };
+    let device = chosen.device.clone().autodiff();
+    let outcome = train::recover(&hidden, &config, &device, &mut sink)?;
+    bar.finish_and_clear();
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "# hidden program ({} lines)", hidden.length())?;
+    write!(out, "{hidden}")?;
+    writeln!(
+        out,
+        "# found program ({} lines, test MSE {:.3e}, {})",
+        outcome.length,
+        outcome.test_mse,
+        if outcome.equivalent { "equivalent" } else { "NOT equivalent" }
+    )?;
+    write!(out, "{}", outcome.program)?;
+    if let Some(path) = &args.json {
+        let json = serde_json::to_string_pretty(&outcome)?;
+        std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}
+
+fn run_bench(bench: &BenchCommand, choice: DeviceChoice) -> anyhow::Result<()> {
+    let BenchCommand::RelaxedExec {
+        tasks,
+        inputs,
+        lines,
+        points,
+        iterations,
+        warmup,
+        reference,
+    } = bench;
+    let chosen = device::choose(choice)?;
+    eprintln!("device: {}", chosen.description);
+    let device = chosen.device.clone().autodiff();
+    let mut out = std::io::stdout().lock();
+    for &line_count in lines {
+        let config = RelaxedExecConfig {
+            tasks: *tasks,
+            inputs: *inputs,
+            lines: line_count,
+            points: *points,
+            warmup: *warmup,
+            iterations: (*iterations).max(1),
+            implementation: if *reference {
+                Implementation::Reference
+            } else {
+                Implementation::Default
+            },
+            seed: 0,
+        };
+        let result = bench::relaxed_exec(&config, &device, chosen.kind.name());
+        writeln!(out, "{}", serde_json::to_string(&result)?)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,20 @@
+//! ROAP engine — *Regularize, Overparametrize, Amortize, for Programs*.
+//!
+//! - [`dsl`]: discrete straight-line programs, their exact evaluator, text form and simplifier.
+//! - [`relaxed`]: the soft architecture α, Gumbel-softmax, the differentiable interpreter
+//!   (a dynamic program over lines, Fig. 9 of the paper) and the expected program length.
+//! - [`train`]: the temperature and length-penalty schedules domains share.
+//! - [`device`]: choosing the burn device once, at the edge.
+//!
+//! ```
+//! use roap_engine::dsl::Program;
+//! let program: Program = "ops union=max skip=skip\ninputs 2\nl2 = union(l0, l1)\n".parse()?;
+//! assert_eq!(program.eval(&[0.25, 0.75])?, 0.75);
+//! # Ok::<(), roap_engine::dsl::DslError>(())
+//! ```
+
+pub mod bench;
+pub mod device;
+pub mod dsl;
+pub mod relaxed;
+pub mod train;

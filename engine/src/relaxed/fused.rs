@@ -1,0 +1,387 @@
+//! The relaxed interpreter as one fused CPU kernel with a hand-written backward pass.
+//!
+//! Same arithmetic as [`super::interpreter::execute_reference`], organised for the cache:
+//! the value axis is cut into blocks of [`BLOCK_POINTS`] points, and each (task, block) runs
+//! the whole dynamic program — one GEMM for the input lines' share of every left and right
+//! argument, then the recurrence over code lines — on data that stays in L2. Blocks run in
+//! parallel on rayon; gradients with respect to the weights are summed over blocks.
+//!
+//! # Shapes (row-major, `W = V + L`)
+//! inputs `[T, V, N]` · op weights `[T, L, O]` · left/right weights `[T, L, W]` · output `[T, N]`.
+//! Weights of line `c` at columns `>= V + c` are ignored (the causal mask).
+
+use rayon::prelude::*;
+
+use super::gemm::{MatRef, matmul};
+use crate::dsl::Semantics;
+
+/// Points per block: 128 input lines × 512 points × 4 bytes = 256 KiB, an L2-sized tile.
+const BLOCK_POINTS: usize = 512;
+
+/// Sizes of one interpreter call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Dims {
+    pub tasks: usize,
+    pub inputs: usize,
+    pub lines: usize,
+    pub points: usize,
+}
+
+impl Dims {
+    fn width(&self) -> usize {
+        self.inputs + self.lines
+    }
+
+    fn blocks(&self) -> usize {
+        self.points.div_ceil(BLOCK_POINTS)
+    }
+
+    fn block_range(&self, block: usize) -> (usize, usize) {
+        let start = block * BLOCK_POINTS;
+        (start, (start + BLOCK_POINTS).min(self.points))
+    }
+}
+
+/// Borrowed inputs of one call.
+#[derive(Clone, Copy)]
+pub struct Operands<'a> {
+    pub dims: Dims,
+    pub semantics: &'a [Semantics],
+    pub inputs: &'a [f32],
+    pub op_weights: &'a [f32],
+    pub left_weights: &'a [f32],
+    pub right_weights: &'a [f32],
+}
+
+/// What the forward pass keeps for the backward pass: per (task, block), the final left and
+/// right arguments `[2L, n]` and the line values `[L, n]`.
+#[derive(Debug, Default, Clone)]
+pub struct Saved {
+    blocks: Vec<BlockState>,
+}
+
+#[derive(Debug, Clone)]
+struct BlockState {
+    args: Vec<f32>,
+    values: Vec<f32>,
+}
+
+/// Gradients of a scalar loss with respect to every operand, in the operands' shapes.
+#[derive(Debug, Clone)]
+pub struct Grads {
+    pub inputs: Vec<f32>,
+    pub op_weights: Vec<f32>,
+    pub left_weights: Vec<f32>,
+    pub right_weights: Vec<f32>,
+}
+
+impl Operands<'_> {
+    fn check(&self) {
+        let d = self.dims;
+        let ops = self.semantics.len();
+        assert_eq!(self.inputs.len(), d.tasks * d.inputs * d.points, "inputs shape");
+        assert_eq!(self.op_weights.len(), d.tasks * d.lines * ops, "op weights shape");
+        assert_eq!(self.left_weights.len(), d.tasks * d.lines * d.width(), "left shape");
+        assert_eq!(self.right_weights.len(), d.tasks * d.lines * d.width(), "right shape");
+    }
+
+    /// `[2L, V]`: the input columns of the left weights stacked over those of the right.
+    fn input_weights(&self, task: usize) -> Vec<f32> {
+        let d = self.dims;
+        let mut stacked = Vec::with_capacity(2 * d.lines * d.inputs);
+        for side in [self.left_weights, self.right_weights] {
+            for line in 0..d.lines {
+                let row = (task * d.lines + line) * d.width();
+                stacked.extend_from_slice(&side[row..row + d.inputs]);
+            }
+        }
+        stacked
+    }
+
+    fn inputs_block(&self, task: usize, start: usize, end: usize) -> MatRef<'_> {
+        let d = self.dims;
+        let offset = task * d.inputs * d.points + start;
+        MatRef {
+            data: &self.inputs[offset..],
+            rows: d.inputs,
+            cols: end - start,
+            row_stride: d.points,
+            col_stride: 1,
+        }
+    }
+
+    /// Weight of line `line`'s left (or right) argument on code line `arg_line`.
+    fn code_weight(&self, side: &[f32], task: usize, line: usize, arg_line: usize) -> f32 {
+        let d = self.dims;
+        side[(task * d.lines + line) * d.width() + d.inputs + arg_line]
+    }
+}
+
+/// Runs the soft program; returns the output line `[T, N]` and what backward needs.
+pub fn forward(operands: &Operands<'_>) -> (Vec<f32>, Saved) {
+    operands.check();
+    let d = operands.dims;
+    let stacked: Vec<Vec<f32>> = (0..d.tasks).map(|t| operands.input_weights(t)).collect();
+    let units: Vec<(usize, usize)> = (0..d.tasks)
+        .flat_map(|t| (0..d.blocks()).map(move |b| (t, b)))
+        .collect();
+    let blocks: Vec<BlockState> = units
+        .par_iter()
+        .map(|&(task, block)| forward_block(operands, &stacked[task], task, block))
+        .collect();
+    let mut output = vec![0.0; d.tasks * d.points];
+    for (&(task, block), state) in units.iter().zip(&blocks) {
+        let (start, end) = d.block_range(block);
+        let n = end - start;
+        let last = &state.values[(d.lines - 1) * n..d.lines * n];
+        output[task * d.points + start..task * d.points + end].copy_from_slice(last);
+    }
+    (output, Saved { blocks })
+}
+
+fn forward_block(operands: &Operands<'_>, stacked: &[f32], task: usize, block: usize) -> BlockState {
+    let d = operands.dims;
+    let (start, end) = d.block_range(block);
+    let n = end - start;
+    let lines = d.lines;
+    let ops = operands.semantics.len();
+    // Input lines' share of every argument: one GEMM [2L, V] · [V, n].
+    let mut args = vec![0.0; 2 * lines * n];
+    matmul(
+        &mut args,
+        MatRef::row_major(stacked, 2 * lines, d.inputs),
+        operands.inputs_block(task, start, end),
+        false,
+    );
+    let mut values = vec![0.0; lines * n];
+    for line in 0..lines {
+        let (done, rest) = values.split_at_mut(line * n);
+        let (left_args, right_args) = args.split_at_mut(lines * n);
+        let left = &mut left_args[line * n..(line + 1) * n];
+        let right = &mut right_args[line * n..(line + 1) * n];
+        for arg_line in 0..line {
+            let earlier = &done[arg_line * n..(arg_line + 1) * n];
+            let wl = operands.code_weight(operands.left_weights, task, line, arg_line);
+            let wr = operands.code_weight(operands.right_weights, task, line, arg_line);
+            axpy(left, wl, earlier);
+            axpy(right, wr, earlier);
+        }
+        let out = &mut rest[..n];
+        let probs = &operands.op_weights[(task * lines + line) * ops..][..ops];
+        for (&semantics, &p) in operands.semantics.iter().zip(probs) {
+            if p != 0.0 {
+                accumulate_op(semantics, p, left, right, out);
+            }
+        }
+    }
+    BlockState { args, values }
+}
+
+/// Backpropagates `grad_output` (`[T, N]`) through the call that produced `saved`.
+pub fn backward(operands: &Operands<'_>, saved: &Saved, grad_output: &[f32]) -> Grads {
+    operands.check();
+    let d = operands.dims;
+    let ops = operands.semantics.len();
+    assert_eq!(grad_output.len(), d.tasks * d.points, "grad shape");
+    assert_eq!(saved.blocks.len(), d.tasks * d.blocks(), "saved state");
+    let stacked: Vec<Vec<f32>> = (0..d.tasks).map(|t| operands.input_weights(t)).collect();
+    let units: Vec<(usize, usize)> = (0..d.tasks)
+        .flat_map(|t| (0..d.blocks()).map(move |b| (t, b)))
+        .collect();
+    let partials: Vec<BlockGrads> = units
+        .par_iter()
+        .zip(&saved.blocks)
+        .map(|(&(task, block), state)| {
+            backward_block(operands, &stacked[task], task, block, state, grad_output)
+        })
+        .collect();
+
+    let mut grads = Grads {
+        inputs: vec![0.0; operands.inputs.len()],
+        op_weights: vec![0.0; operands.op_weights.len()],
+        left_weights: vec![0.0; operands.left_weights.len()],
+        right_weights: vec![0.0; operands.right_weights.len()],
+    };
+    let width = d.width();
+    for (&(task, block), part) in units.iter().zip(&partials) {
+        add_into(&mut grads.op_weights[task * d.lines * ops..][..d.lines * ops], &part.op_weights);
+        add_into(&mut grads.left_weights[task * d.lines * width..][..d.lines * width], &part.left_weights);
+        add_into(&mut grads.right_weights[task * d.lines * width..][..d.lines * width], &part.right_weights);
+        let _ = block;
+    }
+    // Scatter the per-block input gradients back into [T, V, N], one (task, input line) row
+    // per rayon job.
+    let blocks = d.blocks();
+    grads
+        .inputs
+        .par_chunks_mut(d.points)
+        .enumerate()
+        .for_each(|(row, dst)| {
+            let (task, input) = (row / d.inputs, row % d.inputs);
+            for block in 0..blocks {
+                let (start, end) = d.block_range(block);
+                let n = end - start;
+                let src = &partials[task * blocks + block].inputs[input * n..(input + 1) * n];
+                dst[start..end].copy_from_slice(src);
+            }
+        });
+    grads
+}
+
+struct BlockGrads {
+    inputs: Vec<f32>,
+    op_weights: Vec<f32>,
+    left_weights: Vec<f32>,
+    right_weights: Vec<f32>,
+}
+
+fn backward_block(
+    operands: &Operands<'_>,
+    stacked: &[f32],
+    task: usize,
+    block: usize,
+    state: &BlockState,
+    grad_output: &[f32],
+) -> BlockGrads {
+    let d = operands.dims;
+    let (start, end) = d.block_range(block);
+    let n = end - start;
+    let lines = d.lines;
+    let ops = operands.semantics.len();
+    let width = d.width();
+    let mut grad_values = vec![0.0; lines * n];
+    grad_values[(lines - 1) * n..].copy_from_slice(&grad_output[task * d.points + start..task * d.points + end]);
+    let mut grad_args = vec![0.0; 2 * lines * n];
+    let mut op_grads = vec![0.0; lines * ops];
+    let mut left_grads = vec![0.0; lines * width];
+    let mut right_grads = vec![0.0; lines * width];
+    let (left_args, right_args) = state.args.split_at(lines * n);
+    for line in (0..lines).rev() {
+        let (earlier_grads, rest) = grad_values.split_at_mut(line * n);
+        let grad = &rest[..n];
+        let left = &left_args[line * n..(line + 1) * n];
+        let right = &right_args[line * n..(line + 1) * n];
+        let (grad_left_all, grad_right_all) = grad_args.split_at_mut(lines * n);
+        let grad_left = &mut grad_left_all[line * n..(line + 1) * n];
+        let grad_right = &mut grad_right_all[line * n..(line + 1) * n];
+        let probs = &operands.op_weights[(task * lines + line) * ops..][..ops];
+        for (o, (&semantics, &p)) in operands.semantics.iter().zip(probs).enumerate() {
+            op_grads[line * ops + o] = backprop_op(semantics, p, left, right, grad, grad_left, grad_right);
+        }
+        for arg_line in 0..line {
+            let value = &state.values[arg_line * n..(arg_line + 1) * n];
+            left_grads[line * width + d.inputs + arg_line] = dot(grad_left, value);
+            right_grads[line * width + d.inputs + arg_line] = dot(grad_right, value);
+            let wl = operands.code_weight(operands.left_weights, task, line, arg_line);
+            let wr = operands.code_weight(operands.right_weights, task, line, arg_line);
+            let earlier = &mut earlier_grads[arg_line * n..(arg_line + 1) * n];
+            axpy(earlier, wl, grad_left);
+            axpy(earlier, wr, grad_right);
+        }
+    }
+    // Input lines: d inputs = stackedᵀ · d args  ([V, 2L] · [2L, n]),
+    //              d stacked = d args · inputsᵀ ([2L, n] · [n, V]).
+    let mut input_grads = vec![0.0; d.inputs * n];
+    matmul(
+        &mut input_grads,
+        MatRef::row_major(stacked, 2 * lines, d.inputs).transposed(),
+        MatRef::row_major(&grad_args, 2 * lines, n),
+        false,
+    );
+    let mut stacked_grads = vec![0.0; 2 * lines * d.inputs];
+    matmul(
+        &mut stacked_grads,
+        MatRef::row_major(&grad_args, 2 * lines, n),
+        operands.inputs_block(task, start, end).transposed(),
+        false,
+    );
+    for line in 0..lines {
+        let left_row = &stacked_grads[line * d.inputs..(line + 1) * d.inputs];
+        let right_row = &stacked_grads[(lines + line) * d.inputs..(lines + line + 1) * d.inputs];
+        left_grads[line * width..line * width + d.inputs].copy_from_slice(left_row);
+        right_grads[line * width..line * width + d.inputs].copy_from_slice(right_row);
+    }
+    BlockGrads {
+        inputs: input_grads,
+        op_weights: op_grads,
+        left_weights: left_grads,
+        right_weights: right_grads,
+    }
+}
+
+fn axpy(dst: &mut [f32], alpha: f32, src: &[f32]) {
+    if alpha == 0.0 {
+        return;
+    }
+    for (d, s) in dst.iter_mut().zip(src) {
+        *d += alpha * s;
+    }
+}
+
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    // Eight partial sums let the compiler vectorise without reassociating floats itself.
+    let mut acc = [0.0f32; 8];
+    let mut chunks_a = a.chunks_exact(8);
+    let mut chunks_b = b.chunks_exact(8);
+    for (ca, cb) in (&mut chunks_a).zip(&mut chunks_b) {
+        for k in 0..8 {
+            acc[k] += ca[k] * cb[k];
+        }
+    }
+    let tail: f32 = chunks_a.remainder().iter().zip(chunks_b.remainder()).map(|(x, y)| x * y).sum();
+    acc.iter().sum::<f32>() + tail
+}
+
+fn add_into(dst: &mut [f32], src: &[f32]) {
+    for (d, s) in dst.iter_mut().zip(src) {
+        *d += s;
+    }
+}
+
+/// `out += p · op(left, right)`, one loop per semantics so each vectorises.
+fn accumulate_op(semantics: Semantics, p: f32, left: &[f32], right: &[f32], out: &mut [f32]) {
+    let pairs = left.iter().zip(right).zip(out.iter_mut());
+    match semantics {
+        Semantics::Add => pairs.for_each(|((a, b), y)| *y += p * (a + b)),
+        Semantics::Sub => pairs.for_each(|((a, b), y)| *y += p * (a - b)),
+        Semantics::Mul => pairs.for_each(|((a, b), y)| *y += p * (a * b)),
+        Semantics::Max => pairs.for_each(|((a, b), y)| *y += p * a.max(*b)),
+        Semantics::Min => pairs.for_each(|((a, b), y)| *y += p * a.min(*b)),
+        Semantics::Difference => pairs.for_each(|((a, b), y)| *y += p * (a - b).max(0.0)),
+        Semantics::Skip => pairs.for_each(|((a, _), y)| *y += p * a),
+    }
+}
+
+/// Adds `p · ∂op/∂left · grad` into `grad_left` (same for right) and returns
+/// `Σ grad · op(left, right)`, the gradient of this operator's weight.
+fn backprop_op(
+    semantics: Semantics,
+    p: f32,
+    left: &[f32],
+    right: &[f32],
+    grad: &[f32],
+    grad_left: &mut [f32],
+    grad_right: &mut [f32],
+) -> f32 {
+    // Lanes of eight independent partial sums, so the reduction vectorises.
+    const LANES: usize = 8;
+    let mut acc = [0.0f32; LANES];
+    let len = left.len();
+    let full = len - len % LANES;
+    let mut step = |i: usize, lane: usize, acc: &mut [f32; LANES]| {
+        let (a, b, g) = (left[i], right[i], grad[i]);
+        let (da, db) = semantics.partials(a, b);
+        acc[lane] += g * semantics.apply(a, b);
+        grad_left[i] += p * da * g;
+        grad_right[i] += p * db * g;
+    };
+    for start in (0..full).step_by(LANES) {
+        for lane in 0..LANES {
+            step(start + lane, lane, &mut acc);
+        }
+    }
+    for i in full..len {
+        step(i, 0, &mut acc);
+    }
+    acc.iter().sum()
+}
