@@ -49,6 +49,7 @@ impl Semantics {
         matches!(self, Self::Max | Self::Min | Self::Skip)
     }
 
+    #[inline]
     pub fn apply(self, a: f32, b: f32) -> f32 {
         match self {
             Self::Add => a + b,
@@ -65,6 +66,7 @@ impl Semantics {
     ///
     /// At ties the left argument takes the gradient (max, min) and the kink of
     /// `max(a - b, 0)` counts as flat, matching the stock-op formulation.
+    #[inline]
     pub fn partials(self, a: f32, b: f32) -> (f32, f32) {
         match self {
             Self::Add => (1.0, 1.0),

@@ -338,18 +338,29 @@ fn add_into(dst: &mut [f32], src: &[f32]) {
     }
 }
 
-/// `out += p · op(left, right)`, one loop per semantics so each vectorises.
+/// Calls `run` with a closure evaluating `semantics`, one monomorphised copy per variant, so
+/// the per-point loops see a constant operator and vectorise.
+macro_rules! with_semantics {
+    ($semantics:expr, |$f:ident| $run:expr) => {
+        match $semantics {
+            Semantics::Add => { let $f = |a: f32, b: f32| (Semantics::Add.apply(a, b), Semantics::Add.partials(a, b)); $run }
+            Semantics::Sub => { let $f = |a: f32, b: f32| (Semantics::Sub.apply(a, b), Semantics::Sub.partials(a, b)); $run }
+            Semantics::Mul => { let $f = |a: f32, b: f32| (Semantics::Mul.apply(a, b), Semantics::Mul.partials(a, b)); $run }
+            Semantics::Max => { let $f = |a: f32, b: f32| (Semantics::Max.apply(a, b), Semantics::Max.partials(a, b)); $run }
+            Semantics::Min => { let $f = |a: f32, b: f32| (Semantics::Min.apply(a, b), Semantics::Min.partials(a, b)); $run }
+            Semantics::Difference => { let $f = |a: f32, b: f32| (Semantics::Difference.apply(a, b), Semantics::Difference.partials(a, b)); $run }
+            Semantics::Skip => { let $f = |a: f32, b: f32| (Semantics::Skip.apply(a, b), Semantics::Skip.partials(a, b)); $run }
+        }
+    };
+}
+
+/// `out += p · op(left, right)`.
 fn accumulate_op(semantics: Semantics, p: f32, left: &[f32], right: &[f32], out: &mut [f32]) {
-    let pairs = left.iter().zip(right).zip(out.iter_mut());
-    match semantics {
-        Semantics::Add => pairs.for_each(|((a, b), y)| *y += p * (a + b)),
-        Semantics::Sub => pairs.for_each(|((a, b), y)| *y += p * (a - b)),
-        Semantics::Mul => pairs.for_each(|((a, b), y)| *y += p * (a * b)),
-        Semantics::Max => pairs.for_each(|((a, b), y)| *y += p * a.max(*b)),
-        Semantics::Min => pairs.for_each(|((a, b), y)| *y += p * a.min(*b)),
-        Semantics::Difference => pairs.for_each(|((a, b), y)| *y += p * (a - b).max(0.0)),
-        Semantics::Skip => pairs.for_each(|((a, _), y)| *y += p * a),
-    }
+    with_semantics!(semantics, |op| {
+        for ((a, b), y) in left.iter().zip(right).zip(out.iter_mut()) {
+            *y += p * op(*a, *b).0;
+        }
+    });
 }
 
 /// Adds `p · ∂op/∂left · grad` into `grad_left` (same for right) and returns
@@ -363,25 +374,43 @@ fn backprop_op(
     grad_left: &mut [f32],
     grad_right: &mut [f32],
 ) -> f32 {
-    // Lanes of eight independent partial sums, so the reduction vectorises.
-    const LANES: usize = 8;
-    let mut acc = [0.0f32; LANES];
+    with_semantics!(semantics, |op| backprop_with(op, p, left, right, grad, grad_left, grad_right))
+}
+
+#[inline(always)]
+fn backprop_with(
+    op: impl Fn(f32, f32) -> (f32, (f32, f32)),
+    p: f32,
+    left: &[f32],
+    right: &[f32],
+    grad: &[f32],
+    grad_left: &mut [f32],
+    grad_right: &mut [f32],
+) -> f32 {
+    // Lanes of independent partial sums, so the reduction vectorises.
+    const LANES: usize = 16;
     let len = left.len();
+    let (left, right, grad) = (&left[..len], &right[..len], &grad[..len]);
+    let (grad_left, grad_right) = (&mut grad_left[..len], &mut grad_right[..len]);
+    let mut acc = [0.0f32; LANES];
     let full = len - len % LANES;
-    let mut step = |i: usize, lane: usize, acc: &mut [f32; LANES]| {
-        let (a, b, g) = (left[i], right[i], grad[i]);
-        let (da, db) = semantics.partials(a, b);
-        acc[lane] += g * semantics.apply(a, b);
-        grad_left[i] += p * da * g;
-        grad_right[i] += p * db * g;
-    };
     for start in (0..full).step_by(LANES) {
         for lane in 0..LANES {
-            step(start + lane, lane, &mut acc);
+            let i = start + lane;
+            let (value, (da, db)) = op(left[i], right[i]);
+            let g = grad[i];
+            acc[lane] += g * value;
+            grad_left[i] += p * da * g;
+            grad_right[i] += p * db * g;
         }
     }
+    let mut tail = 0.0;
     for i in full..len {
-        step(i, 0, &mut acc);
+        let (value, (da, db)) = op(left[i], right[i]);
+        let g = grad[i];
+        tail += g * value;
+        grad_left[i] += p * da * g;
+        grad_right[i] += p * db * g;
     }
-    acc.iter().sum()
+    acc.iter().sum::<f32>() + tail
 }

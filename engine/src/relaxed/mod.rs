@@ -2,7 +2,7 @@
 //! interpreter and the differentiable program length.
 
 mod architecture;
-mod fused;
+pub mod fused;
 mod fused_op;
 mod gemm;
 mod interpreter;
