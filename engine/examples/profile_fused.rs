@@ -5,7 +5,12 @@ use roap_engine::dsl::OpSet;
 use roap_engine::relaxed::fused::{self, Dims, Operands};
 
 fn main() {
-    let dims = Dims { tasks: 8, inputs: 128, lines: 20, points: 4096 };
+    let dims = Dims {
+        tasks: 8,
+        inputs: 128,
+        lines: 20,
+        points: 4096,
+    };
     let width = dims.inputs + dims.lines;
     let semantics = OpSet::csg().semantics();
     let mut state = 1u32;
@@ -13,9 +18,13 @@ fn main() {
         state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
         (state >> 8) as f32 / (1u32 << 24) as f32
     };
-    let inputs: Vec<f32> = (0..dims.tasks * dims.inputs * dims.points).map(|_| next()).collect();
+    let inputs: Vec<f32> = (0..dims.tasks * dims.inputs * dims.points)
+        .map(|_| next())
+        .collect();
     let op: Vec<f32> = (0..dims.tasks * dims.lines * 4).map(|_| 0.25).collect();
-    let side: Vec<f32> = (0..dims.tasks * dims.lines * width).map(|_| next() / width as f32).collect();
+    let side: Vec<f32> = (0..dims.tasks * dims.lines * width)
+        .map(|_| next() / width as f32)
+        .collect();
     let operands = Operands {
         dims,
         semantics: &semantics,
@@ -31,6 +40,9 @@ fn main() {
         let start = Instant::now();
         let grads = fused::backward(&operands, &saved, &output);
         let backward_ms = start.elapsed().as_secs_f64() * 1e3;
-        eprintln!("forward {forward_ms:.2} ms, backward {backward_ms:.2} ms ({})", grads.inputs.len());
+        eprintln!(
+            "forward {forward_ms:.2} ms, backward {backward_ms:.2} ms ({})",
+            grads.inputs.len()
+        );
     }
 }

@@ -69,26 +69,26 @@ pub fn choose(choice: DeviceChoice) -> Result<ChosenDevice, DeviceError> {
     };
     match choice {
         DeviceChoice::Cpu => Ok(cpu("CPU backend (flex), as requested".into())),
-        DeviceChoice::Wgpu | DeviceChoice::Auto => {
-            match Device::wgpu_options().init_with_setup() {
-                Ok((device, setup)) => {
-                    let info = setup.adapter.get_info();
-                    let label = format!("{} ({:?}, {:?})", info.name, info.device_type, info.backend);
-                    if choice == DeviceChoice::Auto && is_software(&info) {
-                        Ok(cpu(format!(
-                            "CPU backend (flex): the only wgpu adapter, {label}, is a software rasterizer"
-                        )))
-                    } else {
-                        Ok(ChosenDevice {
-                            device,
-                            kind: BackendKind::Wgpu,
-                            description: format!("wgpu on {label}"),
-                        })
-                    }
+        DeviceChoice::Wgpu | DeviceChoice::Auto => match Device::wgpu_options().init_with_setup() {
+            Ok((device, setup)) => {
+                let info = setup.adapter.get_info();
+                let label = format!("{} ({:?}, {:?})", info.name, info.device_type, info.backend);
+                if choice == DeviceChoice::Auto && is_software(&info) {
+                    Ok(cpu(format!(
+                        "CPU backend (flex): the only wgpu adapter, {label}, is a software rasterizer"
+                    )))
+                } else {
+                    Ok(ChosenDevice {
+                        device,
+                        kind: BackendKind::Wgpu,
+                        description: format!("wgpu on {label}"),
+                    })
                 }
-                Err(err) if choice == DeviceChoice::Wgpu => Err(DeviceError::NoAdapter(err.to_string())),
-                Err(err) => Ok(cpu(format!("CPU backend (flex): no wgpu adapter ({err})"))),
             }
-        }
+            Err(err) if choice == DeviceChoice::Wgpu => {
+                Err(DeviceError::NoAdapter(err.to_string()))
+            }
+            Err(err) => Ok(cpu(format!("CPU backend (flex): no wgpu adapter ({err})"))),
+        },
     }
 }

@@ -12,19 +12,33 @@ fn cpu() -> Device {
 }
 
 fn values<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
-    tensor.into_data().convert::<f32>().try_into_vec::<f32>().unwrap()
+    tensor
+        .into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .unwrap()
 }
 
 /// Random inputs `[1, V, N]` and their values per point.
-fn random_inputs(rng: &mut rand::rngs::StdRng, inputs: usize, points: usize, low: f32, high: f32) -> Vec<f32> {
+fn random_inputs(
+    rng: &mut rand::rngs::StdRng,
+    inputs: usize,
+    points: usize,
+    low: f32,
+    high: f32,
+) -> Vec<f32> {
     use rand::Rng as _;
-    (0..inputs * points).map(|_| rng.random_range(low..high)).collect()
+    (0..inputs * points)
+        .map(|_| rng.random_range(low..high))
+        .collect()
 }
 
 fn exact_outputs(program: &Program, inputs: &[f32], points: usize) -> Vec<f32> {
     (0..points)
         .map(|n| {
-            let point: Vec<f32> = (0..program.inputs()).map(|i| inputs[i * points + n]).collect();
+            let point: Vec<f32> = (0..program.inputs())
+                .map(|i| inputs[i * points + n])
+                .collect();
             program.eval(&point).unwrap()
         })
         .collect()
@@ -83,10 +97,22 @@ struct Gradients {
 }
 
 /// Loss = mean((output - target)²) over a soft, random α; gradients w.r.t. inputs and logits.
-fn gradients(reference: bool, ops: &OpSet, tasks: usize, inputs: usize, lines: usize, points: usize) -> Gradients {
+fn gradients(
+    reference: bool,
+    ops: &OpSet,
+    tasks: usize,
+    inputs: usize,
+    lines: usize,
+    points: usize,
+) -> Gradients {
     let device = cpu().autodiff();
     device.seed(7);
-    let x = Tensor::<3>::random([tasks, inputs, points], Distribution::Uniform(0.0, 1.0), &device).require_grad();
+    let x = Tensor::<3>::random(
+        [tasks, inputs, points],
+        Distribution::Uniform(0.0, 1.0),
+        &device,
+    )
+    .require_grad();
     let target = Tensor::<2>::random([tasks, points], Distribution::Bernoulli(0.5), &device);
     let logits = ArchitectureLogits::random(tasks, inputs, lines, ops.len(), 1.0, &device);
     let logits = ArchitectureLogits {
@@ -131,7 +157,11 @@ fn fused_gradients_match_stock_ops_and_are_finite() {
         if inputs + lines < 3 {
             continue;
         }
-        for (name, g) in [("inputs", &fused.inputs), ("op", &fused.op), ("left", &fused.left)] {
+        for (name, g) in [
+            ("inputs", &fused.inputs),
+            ("op", &fused.op),
+            ("left", &fused.left),
+        ] {
             assert!(g.iter().any(|v| *v != 0.0), "no gradient reached {name}");
         }
     }
@@ -153,11 +183,20 @@ fn relaxations_give_masked_rows_that_sum_to_one() {
         for (row, probs) in left.chunks(width).enumerate() {
             let line = row % 4;
             let sum: f32 = probs.iter().sum();
-            assert!((sum - 1.0).abs() < 1e-5, "{relaxation:?}: row sums to {sum}");
-            assert!(probs[3 + line..].iter().all(|p| *p == 0.0), "{relaxation:?}: mask leaked at line {line}");
+            assert!(
+                (sum - 1.0).abs() < 1e-5,
+                "{relaxation:?}: row sums to {sum}"
+            );
+            assert!(
+                probs[3 + line..].iter().all(|p| *p == 0.0),
+                "{relaxation:?}: mask leaked at line {line}"
+            );
         }
         if matches!(relaxation, Relaxation::StraightThrough { .. }) {
-            assert!(left.iter().all(|p| *p == 0.0 || *p == 1.0), "straight-through is not one-hot");
+            assert!(
+                left.iter().all(|p| *p == 0.0 || *p == 1.0),
+                "straight-through is not one-hot"
+            );
         }
         // Every draw discretizes to a valid program.
         assert_eq!(arch.discretize(&OpSet::csg()).unwrap().len(), 6);
@@ -169,10 +208,15 @@ fn relaxations_give_masked_rows_that_sum_to_one() {
 #[test]
 fn expected_length_matches_brute_force_enumeration() {
     let device = cpu();
-    for (ops, seed) in [(OpSet::csg(), 1u64), (OpSet::arithmetic(), 2), (OpSet::csg(), 3)] {
+    for (ops, seed) in [
+        (OpSet::csg(), 1u64),
+        (OpSet::arithmetic(), 2),
+        (OpSet::csg(), 3),
+    ] {
         device.seed(seed);
         let (inputs, lines) = (2, 3);
-        let arch = ArchitectureLogits::random(2, inputs, lines, ops.len(), 1.5, &device).probabilities();
+        let arch =
+            ArchitectureLogits::random(2, inputs, lines, ops.len(), 1.5, &device).probabilities();
         let expected = values(relaxed::expected_length(&arch, &ops));
         let width = inputs + lines;
         let op = values(arch.op_probs.clone());
@@ -190,7 +234,14 @@ fn expected_length_matches_brute_force_enumeration() {
                                 let p = f64::from(op[at * ops.len() + o])
                                     * f64::from(left[at * width + l])
                                     * f64::from(right[at * width + r]);
-                                line_choices.push((Line { op: o, left: l, right: r }, p));
+                                line_choices.push((
+                                    Line {
+                                        op: o,
+                                        left: l,
+                                        right: r,
+                                    },
+                                    p,
+                                ));
                             }
                         }
                     }
@@ -217,10 +268,19 @@ fn expected_length_matches_brute_force_enumeration() {
                 }
                 break;
             }
-            assert!((total_p - 1.0).abs() < 1e-5, "probabilities sum to {total_p}");
+            assert!(
+                (total_p - 1.0).abs() < 1e-5,
+                "probabilities sum to {total_p}"
+            );
             let got = f64::from(expected[task]);
-            assert!((got - tree).abs() < 1e-5, "{ops:?}: expected_length {got} vs brute force {tree}");
-            assert!(live <= tree + 1e-9, "live length {live} exceeds tree size {tree}");
+            assert!(
+                (got - tree).abs() < 1e-5,
+                "{ops:?}: expected_length {got} vs brute force {tree}"
+            );
+            assert!(
+                live <= tree + 1e-9,
+                "live length {live} exceeds tree size {tree}"
+            );
         }
     }
 }

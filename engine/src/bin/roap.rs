@@ -51,9 +51,9 @@ struct RecoverArgs {
     /// The hidden program, in the canonical text form.
     file: PathBuf,
     /// Code lines of the sketch (overparametrize: several times the hidden program's).
-    #[arg(long, default_value_t = 12)]
+    #[arg(long, default_value_t = 20)]
     lines: usize,
-    #[arg(long, default_value_t = 600)]
+    #[arg(long, default_value_t = 1500)]
     steps: usize,
     /// Input points per step.
     #[arg(long, default_value_t = 512)]
@@ -63,11 +63,17 @@ struct RecoverArgs {
     /// λ, the length-penalty weight applied from halfway through training.
     #[arg(long, default_value_t = 1e-3)]
     length_penalty: f64,
-    /// Min-sampling: architectures drawn per step.
+    /// Independent searches run side by side in one batch; the best program wins.
+    #[arg(long, default_value_t = 4)]
+    restarts: usize,
+    /// Min-sampling while training: architectures drawn per step, the best one optimised.
     #[arg(long, default_value_t = 4)]
     samples: usize,
+    /// Min-sampling at the end: programs drawn from the final policy; the best is kept.
+    #[arg(long, default_value_t = 64)]
+    final_samples: usize,
     /// Gumbel-softmax temperature at the first and the last step (geometric in between).
-    #[arg(long, num_args = 2, value_names = ["START", "END"], default_values_t = [2.0, 0.2])]
+    #[arg(long, num_args = 2, value_names = ["START", "END"], default_values_t = [1.0, 0.05])]
     temperature: Vec<f64>,
     /// Plain softmax instead of Gumbel-softmax (the paper's ablation).
     #[arg(long)]
@@ -124,7 +130,8 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn read_program(file: &PathBuf) -> anyhow::Result<Program> {
-    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
     text.parse::<Program>()
         .with_context(|| format!("parsing {}", file.display()))
 }
@@ -133,31 +140,41 @@ fn show_program(file: &PathBuf) -> anyhow::Result<()> {
     let program = read_program(file)?;
     let simplified = program.simplify();
     let mut out = std::io::stdout().lock();
-    writeln!(out, "# canonical ({} live non-skip lines)", program.length())?;
+    writeln!(
+        out,
+        "# canonical ({} live non-skip lines)",
+        program.length()
+    )?;
     write!(out, "{program}")?;
     writeln!(out, "# simplified ({} lines)", simplified.lines().len())?;
     write!(out, "{simplified}")?;
     Ok(())
 }
 
-fn run_recover(args: &RecoverArgs, choice: DeviceChoice) -> anyhow::Result<()> {
-    let hidden = read_program(&args.file)?;
-    let chosen = device::choose(choice)?;
-    eprintln!("device: {}", chosen.description);
-    let config = RecoverConfig {
+fn recover_config(args: &RecoverArgs) -> RecoverConfig {
+    RecoverConfig {
         lines: args.lines,
         steps: args.steps,
         points: args.points,
         learning_rate: args.learning_rate,
         temperature: TemperatureSchedule::Exponential {
-            start: args.temperature.first().copied().unwrap_or(2.0),
-            end: args.temperature.get(1).copied().unwrap_or(0.2),
+            start: args.temperature.first().copied().unwrap_or(1.0),
+            end: args.temperature.get(1).copied().unwrap_or(0.05),
         },
         length_penalty: args.length_penalty,
+        restarts: args.restarts,
         samples: args.samples,
+        final_samples: args.final_samples,
         gumbel: !args.no_gumbel,
         seed: args.seed,
-    };
+    }
+}
+
+fn run_recover(args: &RecoverArgs, choice: DeviceChoice) -> anyhow::Result<()> {
+    let hidden = read_program(&args.file)?;
+    let chosen = device::choose(choice)?;
+    eprintln!("device: {}", chosen.description);
+    let config = recover_config(args);
     let bar = ProgressBar::new(config.steps as u64);
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")
@@ -183,7 +200,11 @@ fn run_recover(args: &RecoverArgs, choice: DeviceChoice) -> anyhow::Result<()> {
         "# found program ({} lines, test MSE {:.3e}, {})",
         outcome.length,
         outcome.test_mse,
-        if outcome.equivalent { "equivalent" } else { "NOT equivalent" }
+        if outcome.equivalent {
+            "equivalent"
+        } else {
+            "NOT equivalent"
+        }
     )?;
     write!(out, "{}", outcome.program)?;
     if let Some(path) = &args.json {
@@ -226,4 +247,20 @@ fn run_bench(bench: &BenchCommand, choice: DeviceChoice) -> anyhow::Result<()> {
         writeln!(out, "{}", serde_json::to_string(&result)?)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recover_flags_default_to_the_library_defaults() {
+        let cli = Cli::try_parse_from(["roap", "recover", "x.txt"]).unwrap();
+        let Command::Recover(args) = cli.command else {
+            panic!("parsed the wrong command");
+        };
+        let from_flags = serde_json::to_value(recover_config(&args)).unwrap();
+        let library = serde_json::to_value(RecoverConfig::default()).unwrap();
+        assert_eq!(from_flags, library);
+    }
 }

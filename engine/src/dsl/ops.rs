@@ -149,7 +149,9 @@ impl OpSet {
     pub(crate) fn validated(ops: Vec<Operator>) -> Result<Self, crate::dsl::DslError> {
         use crate::dsl::DslError;
         if ops.is_empty() {
-            return Err(DslError::Invalid("an op set needs at least one operator".into()));
+            return Err(DslError::Invalid(
+                "an op set needs at least one operator".into(),
+            ));
         }
         for (i, op) in ops.iter().enumerate() {
             let is_identifier = op
@@ -157,7 +159,10 @@ impl OpSet {
                 .chars()
                 .next()
                 .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-                && op.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+                && op
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_');
             if !is_identifier {
                 return Err(DslError::Invalid(format!(
                     "operator name {:?} is not an identifier",

@@ -44,10 +44,14 @@ impl Program {
     /// If the program breaks an invariant listed on [`Program`].
     pub fn new(ops: OpSet, inputs: usize, mut lines: Vec<Line>) -> Result<Self, DslError> {
         if inputs == 0 {
-            return Err(DslError::Invalid("a program needs at least one input".into()));
+            return Err(DslError::Invalid(
+                "a program needs at least one input".into(),
+            ));
         }
         if lines.is_empty() {
-            return Err(DslError::Invalid("a program needs at least one code line".into()));
+            return Err(DslError::Invalid(
+                "a program needs at least one code line".into(),
+            ));
         }
         for (code_id, line) in lines.iter_mut().enumerate() {
             let line_id = inputs + code_id;
@@ -213,8 +217,7 @@ impl Program {
             let semantics = self.semantics_of(line);
             let left = target[line.left];
             let right = target[line.right];
-            if semantics == super::Semantics::Skip || (semantics.is_idempotent() && left == right)
-            {
+            if semantics == super::Semantics::Skip || (semantics.is_idempotent() && left == right) {
                 target[self.inputs + code_id] = left;
             }
         }
@@ -281,8 +284,17 @@ mod tests {
     use crate::dsl::parse;
 
     fn program_from(seed: u64, arithmetic: bool, inputs: usize, lines: usize) -> Program {
-        let ops = if arithmetic { OpSet::arithmetic() } else { OpSet::csg() };
-        Program::random(&mut rand::rngs::StdRng::seed_from_u64(seed), &ops, inputs, lines)
+        let ops = if arithmetic {
+            OpSet::arithmetic()
+        } else {
+            OpSet::csg()
+        };
+        Program::random(
+            &mut rand::rngs::StdRng::seed_from_u64(seed),
+            &ops,
+            inputs,
+            lines,
+        )
     }
 
     proptest! {
@@ -340,13 +352,22 @@ mod tests {
              inputs 3\n\
              l3 = difference(l1, l0)\n"
         );
-        let identity = parse("ops add=add skip=skip\ninputs 2\nl2 = skip(l1)\nl3 = skip(l2)\n").unwrap();
-        assert_eq!(identity.simplify().lines(), &[Line { op: 1, left: 1, right: 1 }]);
+        let identity =
+            parse("ops add=add skip=skip\ninputs 2\nl2 = skip(l1)\nl3 = skip(l2)\n").unwrap();
+        assert_eq!(
+            identity.simplify().lines(),
+            &[Line {
+                op: 1,
+                left: 1,
+                right: 1
+            }]
+        );
     }
 
     #[test]
     fn tree_size_counts_shared_lines_per_use() {
-        let program = parse("ops add=add mul=mul\ninputs 1\nl1 = add(l0, l0)\nl2 = mul(l1, l1)\n").unwrap();
+        let program =
+            parse("ops add=add mul=mul\ninputs 1\nl1 = add(l0, l0)\nl2 = mul(l1, l1)\n").unwrap();
         assert_eq!(program.length(), 2);
         assert_eq!(program.tree_size(), 3);
         assert_eq!(program.eval(&[1.5]).unwrap(), 9.0);

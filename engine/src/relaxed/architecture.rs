@@ -151,7 +151,12 @@ fn relax_rows(logits: Tensor<3>, relaxation: Relaxation) -> Tensor<3> {
             let noise = gumbel_noise(&logits_shape(&logits));
             let soft = softmax((logits + noise) / temperature, 2);
             let classes = soft.dims()[2];
-            let hard = soft.clone().argmax(2).squeeze_dim::<2>(2).one_hot::<3>(classes).float();
+            let hard = soft
+                .clone()
+                .argmax(2)
+                .squeeze_dim::<2>(2)
+                .one_hot::<3>(classes)
+                .float();
             hard - soft.clone().detach() + soft
         }
     }

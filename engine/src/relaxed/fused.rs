@@ -79,10 +79,26 @@ impl Operands<'_> {
     fn check(&self) {
         let d = self.dims;
         let ops = self.semantics.len();
-        assert_eq!(self.inputs.len(), d.tasks * d.inputs * d.points, "inputs shape");
-        assert_eq!(self.op_weights.len(), d.tasks * d.lines * ops, "op weights shape");
-        assert_eq!(self.left_weights.len(), d.tasks * d.lines * d.width(), "left shape");
-        assert_eq!(self.right_weights.len(), d.tasks * d.lines * d.width(), "right shape");
+        assert_eq!(
+            self.inputs.len(),
+            d.tasks * d.inputs * d.points,
+            "inputs shape"
+        );
+        assert_eq!(
+            self.op_weights.len(),
+            d.tasks * d.lines * ops,
+            "op weights shape"
+        );
+        assert_eq!(
+            self.left_weights.len(),
+            d.tasks * d.lines * d.width(),
+            "left shape"
+        );
+        assert_eq!(
+            self.right_weights.len(),
+            d.tasks * d.lines * d.width(),
+            "right shape"
+        );
     }
 
     /// `[2L, V]`: the input columns of the left weights stacked over those of the right.
@@ -139,7 +155,46 @@ pub fn forward(operands: &Operands<'_>) -> (Vec<f32>, Saved) {
     (output, Saved { blocks })
 }
 
-fn forward_block(operands: &Operands<'_>, stacked: &[f32], task: usize, block: usize) -> BlockState {
+/// Runs `body` compiled for AVX2 + FMA when the CPU has them, else for the baseline target.
+/// The per-point loops are plain Rust; this only lets the compiler use wider vectors.
+macro_rules! dispatch_simd {
+    ($avx2:ident, $generic:ident, ($($arg:ident: $ty:ty),*) -> $ret:ty) => {
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx2,fma")]
+        fn $avx2($($arg: $ty),*) -> $ret {
+            $generic($($arg),*)
+        }
+
+        #[allow(unsafe_code)]
+        fn dispatch($($arg: $ty),*) -> $ret {
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+                // SAFETY: the CPU supports AVX2 and FMA, checked just above.
+                return unsafe { $avx2($($arg),*) };
+            }
+            $generic($($arg),*)
+        }
+    };
+}
+
+fn forward_block(
+    operands: &Operands<'_>,
+    stacked: &[f32],
+    task: usize,
+    block: usize,
+) -> BlockState {
+    dispatch_simd!(forward_block_avx2, forward_block_generic,
+        (operands: &Operands<'_>, stacked: &[f32], task: usize, block: usize) -> BlockState);
+    dispatch(operands, stacked, task, block)
+}
+
+#[inline(always)]
+fn forward_block_generic(
+    operands: &Operands<'_>,
+    stacked: &[f32],
+    task: usize,
+    block: usize,
+) -> BlockState {
     let d = operands.dims;
     let (start, end) = d.block_range(block);
     let n = end - start;
@@ -163,8 +218,7 @@ fn forward_block(operands: &Operands<'_>, stacked: &[f32], task: usize, block: u
             let earlier = &done[arg_line * n..(arg_line + 1) * n];
             let wl = operands.code_weight(operands.left_weights, task, line, arg_line);
             let wr = operands.code_weight(operands.right_weights, task, line, arg_line);
-            axpy(left, wl, earlier);
-            axpy(right, wr, earlier);
+            add_scaled_pair(left, wl, right, wr, earlier);
         }
         let out = &mut rest[..n];
         let probs = &operands.op_weights[(task * lines + line) * ops..][..ops];
@@ -204,9 +258,18 @@ pub fn backward(operands: &Operands<'_>, saved: &Saved, grad_output: &[f32]) -> 
     };
     let width = d.width();
     for (&(task, block), part) in units.iter().zip(&partials) {
-        add_into(&mut grads.op_weights[task * d.lines * ops..][..d.lines * ops], &part.op_weights);
-        add_into(&mut grads.left_weights[task * d.lines * width..][..d.lines * width], &part.left_weights);
-        add_into(&mut grads.right_weights[task * d.lines * width..][..d.lines * width], &part.right_weights);
+        add_into(
+            &mut grads.op_weights[task * d.lines * ops..][..d.lines * ops],
+            &part.op_weights,
+        );
+        add_into(
+            &mut grads.left_weights[task * d.lines * width..][..d.lines * width],
+            &part.left_weights,
+        );
+        add_into(
+            &mut grads.right_weights[task * d.lines * width..][..d.lines * width],
+            &part.right_weights,
+        );
         let _ = block;
     }
     // Scatter the per-block input gradients back into [T, V, N], one (task, input line) row
@@ -243,6 +306,20 @@ fn backward_block(
     state: &BlockState,
     grad_output: &[f32],
 ) -> BlockGrads {
+    dispatch_simd!(backward_block_avx2, backward_block_generic,
+        (operands: &Operands<'_>, stacked: &[f32], task: usize, block: usize, state: &BlockState, grad_output: &[f32]) -> BlockGrads);
+    dispatch(operands, stacked, task, block, state, grad_output)
+}
+
+#[inline(always)]
+fn backward_block_generic(
+    operands: &Operands<'_>,
+    stacked: &[f32],
+    task: usize,
+    block: usize,
+    state: &BlockState,
+    grad_output: &[f32],
+) -> BlockGrads {
     let d = operands.dims;
     let (start, end) = d.block_range(block);
     let n = end - start;
@@ -250,7 +327,8 @@ fn backward_block(
     let ops = operands.semantics.len();
     let width = d.width();
     let mut grad_values = vec![0.0; lines * n];
-    grad_values[(lines - 1) * n..].copy_from_slice(&grad_output[task * d.points + start..task * d.points + end]);
+    grad_values[(lines - 1) * n..]
+        .copy_from_slice(&grad_output[task * d.points + start..task * d.points + end]);
     let mut grad_args = vec![0.0; 2 * lines * n];
     let mut op_grads = vec![0.0; lines * ops];
     let mut left_grads = vec![0.0; lines * width];
@@ -266,17 +344,17 @@ fn backward_block(
         let grad_right = &mut grad_right_all[line * n..(line + 1) * n];
         let probs = &operands.op_weights[(task * lines + line) * ops..][..ops];
         for (o, (&semantics, &p)) in operands.semantics.iter().zip(probs).enumerate() {
-            op_grads[line * ops + o] = backprop_op(semantics, p, left, right, grad, grad_left, grad_right);
+            op_grads[line * ops + o] =
+                backprop_op(semantics, p, left, right, grad, grad_left, grad_right);
         }
         for arg_line in 0..line {
             let value = &state.values[arg_line * n..(arg_line + 1) * n];
-            left_grads[line * width + d.inputs + arg_line] = dot(grad_left, value);
-            right_grads[line * width + d.inputs + arg_line] = dot(grad_right, value);
             let wl = operands.code_weight(operands.left_weights, task, line, arg_line);
             let wr = operands.code_weight(operands.right_weights, task, line, arg_line);
             let earlier = &mut earlier_grads[arg_line * n..(arg_line + 1) * n];
-            axpy(earlier, wl, grad_left);
-            axpy(earlier, wr, grad_right);
+            let (dl, dr) = backprop_argument(grad_left, wl, grad_right, wr, value, earlier);
+            left_grads[line * width + d.inputs + arg_line] = dl;
+            right_grads[line * width + d.inputs + arg_line] = dr;
         }
     }
     // Input lines: d inputs = stackedᵀ · d args  ([V, 2L] · [2L, n]),
@@ -309,27 +387,59 @@ fn backward_block(
     }
 }
 
-fn axpy(dst: &mut [f32], alpha: f32, src: &[f32]) {
-    if alpha == 0.0 {
-        return;
-    }
-    for (d, s) in dst.iter_mut().zip(src) {
-        *d += alpha * s;
+/// `left += wl · earlier; right += wr · earlier` in one pass over `earlier`.
+#[inline(always)]
+fn add_scaled_pair(left: &mut [f32], wl: f32, right: &mut [f32], wr: f32, earlier: &[f32]) {
+    let n = earlier.len();
+    let (left, right) = (&mut left[..n], &mut right[..n]);
+    for i in 0..n {
+        left[i] += wl * earlier[i];
+        right[i] += wr * earlier[i];
     }
 }
 
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    // Eight partial sums let the compiler vectorise without reassociating floats itself.
-    let mut acc = [0.0f32; 8];
-    let mut chunks_a = a.chunks_exact(8);
-    let mut chunks_b = b.chunks_exact(8);
-    for (ca, cb) in (&mut chunks_a).zip(&mut chunks_b) {
-        for k in 0..8 {
-            acc[k] += ca[k] * cb[k];
+/// Backward of `add_scaled_pair` for one earlier line, in one pass: returns
+/// `(Σ grad_left · value, Σ grad_right · value)` (the weights' gradients) and adds
+/// `wl · grad_left + wr · grad_right` into that line's gradient.
+#[inline(always)]
+fn backprop_argument(
+    grad_left: &[f32],
+    wl: f32,
+    grad_right: &[f32],
+    wr: f32,
+    value: &[f32],
+    grad_value: &mut [f32],
+) -> (f32, f32) {
+    // Lanes of independent partial sums, so the reductions vectorise.
+    const LANES: usize = 16;
+    let n = value.len();
+    let (grad_left, grad_right, grad_value) =
+        (&grad_left[..n], &grad_right[..n], &mut grad_value[..n]);
+    let (mut acc_left, mut acc_right) = ([0.0f32; LANES], [0.0f32; LANES]);
+    // Fixed-size chunks let the compiler drop bounds checks and vectorise.
+    let chunks = grad_left
+        .chunks_exact(LANES)
+        .zip(grad_right.chunks_exact(LANES))
+        .zip(value.chunks_exact(LANES))
+        .zip(grad_value.chunks_exact_mut(LANES));
+    for (((gl, gr), v), gv) in chunks {
+        for lane in 0..LANES {
+            acc_left[lane] += gl[lane] * v[lane];
+            acc_right[lane] += gr[lane] * v[lane];
+            gv[lane] += wl * gl[lane] + wr * gr[lane];
         }
     }
-    let tail: f32 = chunks_a.remainder().iter().zip(chunks_b.remainder()).map(|(x, y)| x * y).sum();
-    acc.iter().sum::<f32>() + tail
+    let full = n - n % LANES;
+    let (mut tail_left, mut tail_right) = (0.0, 0.0);
+    for i in full..n {
+        tail_left += grad_left[i] * value[i];
+        tail_right += grad_right[i] * value[i];
+        grad_value[i] += wl * grad_left[i] + wr * grad_right[i];
+    }
+    (
+        acc_left.iter().sum::<f32>() + tail_left,
+        acc_right.iter().sum::<f32>() + tail_right,
+    )
 }
 
 fn add_into(dst: &mut [f32], src: &[f32]) {
@@ -343,18 +453,51 @@ fn add_into(dst: &mut [f32], src: &[f32]) {
 macro_rules! with_semantics {
     ($semantics:expr, |$f:ident| $run:expr) => {
         match $semantics {
-            Semantics::Add => { let $f = |a: f32, b: f32| (Semantics::Add.apply(a, b), Semantics::Add.partials(a, b)); $run }
-            Semantics::Sub => { let $f = |a: f32, b: f32| (Semantics::Sub.apply(a, b), Semantics::Sub.partials(a, b)); $run }
-            Semantics::Mul => { let $f = |a: f32, b: f32| (Semantics::Mul.apply(a, b), Semantics::Mul.partials(a, b)); $run }
-            Semantics::Max => { let $f = |a: f32, b: f32| (Semantics::Max.apply(a, b), Semantics::Max.partials(a, b)); $run }
-            Semantics::Min => { let $f = |a: f32, b: f32| (Semantics::Min.apply(a, b), Semantics::Min.partials(a, b)); $run }
-            Semantics::Difference => { let $f = |a: f32, b: f32| (Semantics::Difference.apply(a, b), Semantics::Difference.partials(a, b)); $run }
-            Semantics::Skip => { let $f = |a: f32, b: f32| (Semantics::Skip.apply(a, b), Semantics::Skip.partials(a, b)); $run }
+            Semantics::Add => {
+                let $f =
+                    |a: f32, b: f32| (Semantics::Add.apply(a, b), Semantics::Add.partials(a, b));
+                $run
+            }
+            Semantics::Sub => {
+                let $f =
+                    |a: f32, b: f32| (Semantics::Sub.apply(a, b), Semantics::Sub.partials(a, b));
+                $run
+            }
+            Semantics::Mul => {
+                let $f =
+                    |a: f32, b: f32| (Semantics::Mul.apply(a, b), Semantics::Mul.partials(a, b));
+                $run
+            }
+            Semantics::Max => {
+                let $f =
+                    |a: f32, b: f32| (Semantics::Max.apply(a, b), Semantics::Max.partials(a, b));
+                $run
+            }
+            Semantics::Min => {
+                let $f =
+                    |a: f32, b: f32| (Semantics::Min.apply(a, b), Semantics::Min.partials(a, b));
+                $run
+            }
+            Semantics::Difference => {
+                let $f = |a: f32, b: f32| {
+                    (
+                        Semantics::Difference.apply(a, b),
+                        Semantics::Difference.partials(a, b),
+                    )
+                };
+                $run
+            }
+            Semantics::Skip => {
+                let $f =
+                    |a: f32, b: f32| (Semantics::Skip.apply(a, b), Semantics::Skip.partials(a, b));
+                $run
+            }
         }
     };
 }
 
 /// `out += p · op(left, right)`.
+#[inline(always)]
 fn accumulate_op(semantics: Semantics, p: f32, left: &[f32], right: &[f32], out: &mut [f32]) {
     with_semantics!(semantics, |op| {
         for ((a, b), y) in left.iter().zip(right).zip(out.iter_mut()) {
@@ -365,6 +508,7 @@ fn accumulate_op(semantics: Semantics, p: f32, left: &[f32], right: &[f32], out:
 
 /// Adds `p · ∂op/∂left · grad` into `grad_left` (same for right) and returns
 /// `Σ grad · op(left, right)`, the gradient of this operator's weight.
+#[inline(always)]
 fn backprop_op(
     semantics: Semantics,
     p: f32,
@@ -374,7 +518,9 @@ fn backprop_op(
     grad_left: &mut [f32],
     grad_right: &mut [f32],
 ) -> f32 {
-    with_semantics!(semantics, |op| backprop_with(op, p, left, right, grad, grad_left, grad_right))
+    with_semantics!(semantics, |op| backprop_with(
+        op, p, left, right, grad, grad_left, grad_right
+    ))
 }
 
 #[inline(always)]
@@ -387,30 +533,29 @@ fn backprop_with(
     grad_left: &mut [f32],
     grad_right: &mut [f32],
 ) -> f32 {
+    let n = left.len();
+    let (left, right, grad) = (&left[..n], &right[..n], &grad[..n]);
+    let (grad_left, grad_right) = (&mut grad_left[..n], &mut grad_right[..n]);
+    // Two simple loops vectorise where one combined loop does not.
+    for i in 0..n {
+        let (_, (da, db)) = op(left[i], right[i]);
+        let pg = p * grad[i];
+        grad_left[i] += da * pg;
+        grad_right[i] += db * pg;
+    }
     // Lanes of independent partial sums, so the reduction vectorises.
     const LANES: usize = 16;
-    let len = left.len();
-    let (left, right, grad) = (&left[..len], &right[..len], &grad[..len]);
-    let (grad_left, grad_right) = (&mut grad_left[..len], &mut grad_right[..len]);
     let mut acc = [0.0f32; LANES];
-    let full = len - len % LANES;
-    for start in (0..full).step_by(LANES) {
+    let chunks = left
+        .chunks_exact(LANES)
+        .zip(right.chunks_exact(LANES))
+        .zip(grad.chunks_exact(LANES));
+    for ((a, b), g) in chunks {
         for lane in 0..LANES {
-            let i = start + lane;
-            let (value, (da, db)) = op(left[i], right[i]);
-            let g = grad[i];
-            acc[lane] += g * value;
-            grad_left[i] += p * da * g;
-            grad_right[i] += p * db * g;
+            acc[lane] += g[lane] * op(a[lane], b[lane]).0;
         }
     }
-    let mut tail = 0.0;
-    for i in full..len {
-        let (value, (da, db)) = op(left[i], right[i]);
-        let g = grad[i];
-        tail += g * value;
-        grad_left[i] += p * da * g;
-        grad_right[i] += p * db * g;
-    }
+    let full = n - n % LANES;
+    let tail: f32 = (full..n).map(|i| grad[i] * op(left[i], right[i]).0).sum();
     acc.iter().sum::<f32>() + tail
 }

@@ -9,7 +9,9 @@ use burn::backend::autodiff::{
     ops::{Backward, Ops, OpsKind},
 };
 use burn::backend::flex::FlexTensor;
-use burn::backend::{Autodiff, Backend, DispatchDevice, Flex, backend_extension, tensor::FloatTensor};
+use burn::backend::{
+    Autodiff, Backend, DispatchDevice, Flex, backend_extension, tensor::FloatTensor,
+};
 use burn::tensor::{DType, Tensor, TensorData};
 
 use super::{Architecture, fused};
@@ -28,7 +30,10 @@ pub trait RelaxedInterpreterBackend: Backend {
 
 /// True when `tensor` lives on the flex (CPU) backend, where the fused kernel runs.
 pub fn is_available(tensor: &Tensor<3>) -> bool {
-    matches!(tensor.device().inner().as_dispatch(), DispatchDevice::Flex(_))
+    matches!(
+        tensor.device().inner().as_dispatch(),
+        DispatchDevice::Flex(_)
+    )
 }
 
 /// The fused interpreter on burn tensors; see [`super::execute`].
@@ -148,7 +153,8 @@ impl Backward<Flex, 4> for RelaxedBackward {
     fn backward(self, ops: Ops<Self::State, 4>, grads: &mut Gradients, _: &mut Checkpointer) {
         let state = ops.state;
         let grad_output = contiguous_f32(grads.consume::<Flex>(&ops.node));
-        let computed = fused::backward(&state.call.operands(), &state.saved, slice_of(&grad_output));
+        let computed =
+            fused::backward(&state.call.operands(), &state.saved, slice_of(&grad_output));
         let [inputs, op_probs, left_probs, right_probs] = ops.parents;
         let call = &state.call;
         for (parent, values, like) in [
@@ -172,7 +178,12 @@ impl<C: CheckpointStrategy> RelaxedInterpreterBackend for Autodiff<Flex, C> {
         right_probs: FloatTensor<Self>,
         semantics: Vec<Semantics>,
     ) -> FloatTensor<Self> {
-        let nodes = [inputs.node(), op_probs.node(), left_probs.node(), right_probs.node()];
+        let nodes = [
+            inputs.node(),
+            op_probs.node(),
+            left_probs.node(),
+            right_probs.node(),
+        ];
         let call = Call::new(
             inputs.into_primitive(),
             op_probs.into_primitive(),
@@ -180,7 +191,11 @@ impl<C: CheckpointStrategy> RelaxedInterpreterBackend for Autodiff<Flex, C> {
             right_probs.into_primitive(),
             semantics,
         );
-        match RelaxedBackward.prepare::<C>(nodes).compute_bound().stateful() {
+        match RelaxedBackward
+            .prepare::<C>(nodes)
+            .compute_bound()
+            .stateful()
+        {
             OpsKind::Tracked(prep) => {
                 let (output, saved) = fused::forward(&call.operands());
                 let output = call.output_tensor(output);

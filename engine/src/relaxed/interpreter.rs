@@ -32,29 +32,47 @@ pub fn execute_reference(inputs: Tensor<3>, arch: &Architecture, ops: &OpSet) ->
     let width = input_lines + lines;
     let input_weights = Tensor::cat(
         vec![
-            arch.left_probs.clone().slice([0..tasks, 0..lines, 0..input_lines]),
-            arch.right_probs.clone().slice([0..tasks, 0..lines, 0..input_lines]),
+            arch.left_probs
+                .clone()
+                .slice([0..tasks, 0..lines, 0..input_lines]),
+            arch.right_probs
+                .clone()
+                .slice([0..tasks, 0..lines, 0..input_lines]),
         ],
         1,
     ); // [T, 2L, V]
     let input_share = input_weights.matmul(inputs); // [T, 2L, N]
-    let code_left = arch.left_probs.clone().slice([0..tasks, 0..lines, input_lines..width]);
-    let code_right = arch.right_probs.clone().slice([0..tasks, 0..lines, input_lines..width]);
+    let code_left = arch
+        .left_probs
+        .clone()
+        .slice([0..tasks, 0..lines, input_lines..width]);
+    let code_right = arch
+        .right_probs
+        .clone()
+        .slice([0..tasks, 0..lines, input_lines..width]);
     let semantics = ops.semantics();
     let mut values: Vec<Tensor<3>> = Vec::with_capacity(lines); // each [T, 1, N]
     for line in 0..lines {
-        let mut left = input_share.clone().slice([0..tasks, line..line + 1, 0..points]);
-        let mut right = input_share
+        let mut left = input_share
             .clone()
-            .slice([0..tasks, lines + line..lines + line + 1, 0..points]);
+            .slice([0..tasks, line..line + 1, 0..points]);
+        let mut right =
+            input_share
+                .clone()
+                .slice([0..tasks, lines + line..lines + line + 1, 0..points]);
         if line > 0 {
             let earlier = Tensor::cat(values.clone(), 1); // [T, line, N]
             let wl = code_left.clone().slice([0..tasks, line..line + 1, 0..line]);
-            let wr = code_right.clone().slice([0..tasks, line..line + 1, 0..line]);
+            let wr = code_right
+                .clone()
+                .slice([0..tasks, line..line + 1, 0..line]);
             left = left + wl.matmul(earlier.clone());
             right = right + wr.matmul(earlier);
         }
-        let probs = arch.op_probs.clone().slice([0..tasks, line..line + 1, 0..semantics.len()]);
+        let probs = arch
+            .op_probs
+            .clone()
+            .slice([0..tasks, line..line + 1, 0..semantics.len()]);
         let mut value: Option<Tensor<3>> = None;
         for (o, &s) in semantics.iter().enumerate() {
             let p = probs.clone().slice([0..tasks, 0..1, o..o + 1]); // [T, 1, 1]
@@ -66,7 +84,9 @@ pub fn execute_reference(inputs: Tensor<3>, arch: &Architecture, ops: &OpSet) ->
         }
         values.push(value.unwrap_or_else(|| left.zeros_like()));
     }
-    let last = values.pop().unwrap_or_else(|| Tensor::zeros([tasks, 1, points], &input_share.device()));
+    let last = values
+        .pop()
+        .unwrap_or_else(|| Tensor::zeros([tasks, 1, points], &input_share.device()));
     last.squeeze_dim::<2>(1)
 }
 

@@ -30,10 +30,20 @@ pub fn expected_length(arch: &Architecture, ops: &OpSet) -> Tensor<1> {
         Tensor::<1>::from_floats(column.as_slice(), &device).reshape([1, 1, op_count])
     };
     // [T, L]: probability that line l is binary / not a skip.
-    let binary = (arch.op_probs.clone() * mask(|s| s.arity() == 2)).sum_dim(2).squeeze_dim::<2>(2);
-    let counted = (arch.op_probs.clone() * mask(|s| s != Semantics::Skip)).sum_dim(2).squeeze_dim::<2>(2);
-    let code_left = arch.left_probs.clone().slice([0..tasks, 0..lines, inputs..width]);
-    let code_right = arch.right_probs.clone().slice([0..tasks, 0..lines, inputs..width]);
+    let binary = (arch.op_probs.clone() * mask(|s| s.arity() == 2))
+        .sum_dim(2)
+        .squeeze_dim::<2>(2);
+    let counted = (arch.op_probs.clone() * mask(|s| s != Semantics::Skip))
+        .sum_dim(2)
+        .squeeze_dim::<2>(2);
+    let code_left = arch
+        .left_probs
+        .clone()
+        .slice([0..tasks, 0..lines, inputs..width]);
+    let code_right = arch
+        .right_probs
+        .clone()
+        .slice([0..tasks, 0..lines, inputs..width]);
     // Expected uses of every code line, filled from the output backwards.
     let mut pending = Tensor::<2>::zeros([tasks, lines], &device);
     let mut length = Tensor::<1>::zeros([tasks], &device);
@@ -46,8 +56,14 @@ pub fn expected_length(arch: &Architecture, ops: &OpSet) -> Tensor<1> {
         let counted_here = counted.clone().slice([0..tasks, line..line + 1]);
         length = length + (uses.clone() * counted_here).squeeze_dim::<1>(1);
         let binary_here = binary.clone().slice([0..tasks, line..line + 1]);
-        let left = code_left.clone().slice([0..tasks, line..line + 1, 0..lines]).squeeze_dim::<2>(1);
-        let right = code_right.clone().slice([0..tasks, line..line + 1, 0..lines]).squeeze_dim::<2>(1);
+        let left = code_left
+            .clone()
+            .slice([0..tasks, line..line + 1, 0..lines])
+            .squeeze_dim::<2>(1);
+        let right = code_right
+            .clone()
+            .slice([0..tasks, line..line + 1, 0..lines])
+            .squeeze_dim::<2>(1);
         pending = pending + uses * (left + right * binary_here);
     }
     length

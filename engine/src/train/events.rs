@@ -9,20 +9,24 @@ use serde::Serialize;
 pub enum TrainEvent {
     Step(StepReport),
     /// The current most likely discrete program, simplified, in canonical text form.
-    Program { step: usize, text: String },
+    Program {
+        step: usize,
+        text: String,
+    },
 }
 
 #[derive(Clone, Debug, Serialize)]
 pub struct StepReport {
     pub step: usize,
     pub total_steps: usize,
-    /// The objective minimised this step (fit + weighted length).
+    /// The objective minimised this step (fit + weighted length, summed over restarts).
     pub loss: f64,
-    /// The fit term alone (best of the min-sampling draws).
+    /// The fit term alone, of the best draw of the best restart.
     pub fit_loss: f64,
     pub temperature: f64,
     pub length_weight: f64,
-    /// Expected program length under the policy's α (see `relaxed::expected_length`).
+    /// Expected program length under the policy's α, averaged over restarts
+    /// (see `relaxed::expected_length`).
     pub expected_length: f64,
 }
 

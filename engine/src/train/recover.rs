@@ -24,8 +24,14 @@ pub struct RecoverConfig {
     pub temperature: TemperatureSchedule,
     /// λ: weight of the expected length from halfway through training.
     pub length_penalty: f64,
-    /// Min-sampling: architectures drawn per step; the lowest loss is optimised.
+    /// Independent searches run side by side as separate tasks of one batch; the best
+    /// program over all of them is returned.
+    pub restarts: usize,
+    /// Min-sampling while training: architectures drawn per step; the lowest loss is optimised.
     pub samples: usize,
+    /// Min-sampling at the end: discrete programs drawn from the final policy (besides its
+    /// most likely one); the one with the lowest loss on the examples is returned.
+    pub final_samples: usize,
     /// Use Gumbel noise; `false` is the paper's "w/o gumbel-softmax" ablation.
     pub gumbel: bool,
     pub seed: u64,
@@ -34,13 +40,18 @@ pub struct RecoverConfig {
 impl Default for RecoverConfig {
     fn default() -> Self {
         Self {
-            lines: 12,
-            steps: 600,
+            lines: 20,
+            steps: 1500,
             points: 512,
             learning_rate: 0.1,
-            temperature: TemperatureSchedule::Exponential { start: 2.0, end: 0.2 },
+            temperature: TemperatureSchedule::Exponential {
+                start: 1.0,
+                end: 0.05,
+            },
             length_penalty: 1e-3,
+            restarts: 4,
             samples: 4,
+            final_samples: 64,
             gumbel: true,
             seed: 0,
         }
@@ -108,13 +119,14 @@ pub fn recover(
     device.seed(config.seed);
     let ops = hidden.ops().clone();
     let v = hidden.inputs();
-    let (lines, points, k) = (config.lines.max(1), config.points.max(1), config.samples.max(1));
+    let (lines, points) = (config.lines.max(1), config.points.max(1));
+    let (restarts, k) = (config.restarts.max(1), config.samples.max(1));
     let schedule = Schedule {
         total_steps: config.steps,
         temperature: config.temperature.clone(),
         length_penalty: config.length_penalty,
     };
-    let init = ArchitectureLogits::random(1, v, lines, ops.len(), 0.1, device);
+    let init = ArchitectureLogits::random(restarts, v, lines, ops.len(), 0.1, device);
     let mut model = FreeLogits {
         op: Param::from_tensor(init.op_logits),
         left: Param::from_tensor(init.left_logits),
@@ -141,35 +153,34 @@ pub fn recover(
         let targets = Tensor::<2>::from_data(TensorData::new(targets, [1, points]), device);
         let logits = logits_of(&model);
         let arch = logits.relax_k(relaxation, k);
-        let outputs = relaxed::execute(relaxed::repeat_tasks(inputs, k), &arch, &ops); // [k, N]
-        let per_sample = (outputs - targets).powi_scalar(2).mean_dim(1).squeeze_dim::<1>(1); // [k]
-        // Min-sampling: optimise the best draw.
-        let fit = per_sample.min();
-        let expected_length = relaxed::expected_length(&logits.probabilities(), &ops);
+        let inputs = relaxed::repeat_tasks(inputs, restarts * k);
+        let outputs = relaxed::execute(inputs, &arch, &ops); // [R·k, N]
+        let per_draw = (outputs - targets)
+            .powi_scalar(2)
+            .mean_dim(1)
+            .reshape([restarts, k]);
+        // Min-sampling: each restart optimises its best draw.
+        let fit = per_draw.min_dim(1).squeeze_dim::<1>(1); // [R]
+        let expected_length = relaxed::expected_length(&logits.probabilities(), &ops); // [R]
         let length_weight = schedule.length_weight(step);
-        let loss = fit.clone() + expected_length.clone() * length_weight;
+        // Restarts are independent, so summing their losses optimises each on its own.
+        let loss = (fit.clone() + expected_length.clone() * length_weight).sum();
         let loss_value = scalar(&loss);
         final_loss = loss_value;
         sink.event(TrainEvent::Step(StepReport {
             step,
             total_steps: config.steps,
             loss: loss_value,
-            fit_loss: scalar(&fit),
+            fit_loss: scalar(&fit.min()),
             temperature,
             length_weight,
-            expected_length: scalar(&expected_length),
+            expected_length: scalar(&expected_length.mean()),
         }));
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         model = optimizer.step(config.learning_rate, model, grads);
     }
 
-    let found = logits_of(&model)
-        .probabilities()
-        .discretize(&ops)?
-        .into_iter()
-        .next()
-        .ok_or_else(|| DslError::Invalid("no program was discretized".into()))?
-        .simplify();
+    let found = min_sample(hidden, &logits_of(&model), config.final_samples, device)?;
     sink.event(TrainEvent::Program {
         step: config.steps,
         text: found.to_string(),
@@ -184,7 +195,10 @@ pub fn recover(
         .map(|(e, g)| f64::from(e - g).powi(2))
         .sum::<f64>()
         / test_points as f64;
-    let equivalent = expected.iter().zip(&got).all(|(e, g)| (e - g).abs() <= 1e-5);
+    let equivalent = expected
+        .iter()
+        .zip(&got)
+        .all(|(e, g)| (e - g).abs() <= 1e-5);
     Ok(RecoverOutcome {
         length: found.length(),
         hidden_length: hidden.length(),
@@ -193,6 +207,43 @@ pub fn recover(
         equivalent,
         final_loss,
     })
+}
+
+/// The policy's most likely program and `samples` programs drawn from it (the Gumbel-max
+/// trick gives exact categorical draws), each simplified; returns the one with the lowest
+/// squared error on fresh examples, the shorter one on ties.
+fn min_sample(
+    hidden: &Program,
+    logits: &ArchitectureLogits,
+    samples: usize,
+    device: &Device,
+) -> Result<Program, DslError> {
+    let ops = hidden.ops();
+    // The most likely program of every restart, then draws from every restart.
+    let mut candidates = logits.probabilities().discretize(ops)?;
+    if samples > 0 {
+        let draws = logits.relax_k(Relaxation::GumbelSoftmax { temperature: 1.0 }, samples);
+        candidates.extend(draws.discretize(ops)?);
+    }
+    let points = 512;
+    let inputs = random_inputs(hidden.inputs(), points, device);
+    let targets = exact_outputs(hidden, &inputs, points)?;
+    let mut best: Option<(f64, usize, Program)> = None;
+    for candidate in candidates {
+        let candidate = candidate.simplify();
+        let outputs = exact_outputs(&candidate, &inputs, points)?;
+        let error: f64 = targets
+            .iter()
+            .zip(&outputs)
+            .map(|(t, o)| f64::from(t - o).powi(2))
+            .sum::<f64>();
+        let key = (error, candidate.length());
+        if best.as_ref().is_none_or(|(e, l, _)| key < (*e, *l)) {
+            best = Some((key.0, key.1, candidate));
+        }
+    }
+    best.map(|(_, _, program)| program)
+        .ok_or_else(|| DslError::Invalid("no program was discretized".into()))
 }
 
 fn scalar(tensor: &Tensor<1>) -> f64 {

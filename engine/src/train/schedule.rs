@@ -8,11 +8,18 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum TemperatureSchedule {
-    Constant { temperature: f64 },
+    Constant {
+        temperature: f64,
+    },
     /// Geometric interpolation from `start` to `end`.
-    Exponential { start: f64, end: f64 },
+    Exponential {
+        start: f64,
+        end: f64,
+    },
     /// Piecewise constant: the last `(from_progress, temperature)` whose start has passed.
-    Steps { steps: Vec<(f64, f64)> },
+    Steps {
+        steps: Vec<(f64, f64)>,
+    },
 }
 
 impl TemperatureSchedule {
@@ -112,7 +119,10 @@ mod tests {
         assert_eq!(paper.temperature(0.0), 1.0);
         assert_eq!(paper.temperature(0.74), 1.0);
         assert_eq!(paper.temperature(0.75), 3.0);
-        let anneal = TemperatureSchedule::Exponential { start: 1.0, end: 0.01 };
+        let anneal = TemperatureSchedule::Exponential {
+            start: 1.0,
+            end: 0.01,
+        };
         assert!((anneal.temperature(0.5) - 0.1).abs() < 1e-12);
         assert!((anneal.temperature(1.0) - 0.01).abs() < 1e-12);
     }
