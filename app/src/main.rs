@@ -21,6 +21,12 @@ impl StudioApp {
 
 impl eframe::App for StudioApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        egui::CentralPanel::default().show_inside(ui, |ui| self.editor_ui(ui));
+    }
+}
+
+impl StudioApp {
+    fn editor_ui(&mut self, ui: &mut egui::Ui) {
         ui.heading("roap studio");
         ui.label("Edit a straight-line program; the engine parses, measures and simplifies it.");
         ui.separator();
@@ -40,7 +46,10 @@ impl eframe::App for StudioApp {
                         program.length()
                     ));
                     columns[1].label("Simplified");
-                    columns[1].code(simplified.to_string());
+                    columns[1].add(
+                        egui::Label::new(egui::RichText::new(simplified.to_string()).monospace())
+                            .extend(),
+                    );
                 }
                 Err(err) => {
                     columns[1].colored_label(columns[1].visuals().error_fg_color, err);

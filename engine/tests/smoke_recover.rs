@@ -4,6 +4,8 @@
 //! Recovery is a stochastic search: on the bundled programs most seeds succeed with the
 //! default settings, so each test asks for a majority of four fixed seeds.
 
+#![allow(clippy::unwrap_used, clippy::needless_range_loop)] // Test helpers may panic on broken invariants.
+
 use burn::tensor::Device;
 use roap_engine::dsl::Program;
 use roap_engine::train::{self, RecoverConfig, RecoverOutcome, TrainEvent};

@@ -37,8 +37,7 @@ impl TemperatureSchedule {
             Self::Exponential { start, end } => start * (end / start).powf(progress),
             Self::Steps { steps } => steps
                 .iter()
-                .filter(|(from, _)| *from <= progress)
-                .next_back()
+                .rfind(|(from, _)| *from <= progress)
                 .or(steps.first())
                 .map_or(1.0, |(_, temperature)| *temperature),
         }
