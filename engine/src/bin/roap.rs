@@ -12,8 +12,10 @@ use roap_engine::dsl::Program;
 use roap_engine::train::{self, RecoverConfig, TemperatureSchedule, TrainEvent};
 
 /// ROAP: synthesize programs by relaxing them into differentiable soft programs.
+///
+/// Example: roap recover samples/programs/csg_hidden.txt
 #[derive(Parser)]
-#[command(version, about, long_about = None)]
+#[command(version)]
 struct Cli {
     /// Where tensors live: `auto` uses wgpu on a hardware GPU and the CPU backend otherwise.
     #[arg(long, global = true, value_enum, default_value = "auto")]
@@ -53,11 +55,13 @@ struct RecoverArgs {
     /// Code lines of the sketch (overparametrize: several times the hidden program's).
     #[arg(long, default_value_t = 20)]
     lines: usize,
+    /// Optimisation steps; the length penalty switches on at half of them.
     #[arg(long, default_value_t = 1500)]
     steps: usize,
     /// Input points per step.
     #[arg(long, default_value_t = 512)]
     points: usize,
+    /// Adam's learning rate on the architecture logits.
     #[arg(long, default_value_t = 0.1)]
     learning_rate: f64,
     /// λ, the length-penalty weight applied from halfway through training.
@@ -78,6 +82,7 @@ struct RecoverArgs {
     /// Plain softmax instead of Gumbel-softmax (the paper's ablation).
     #[arg(long)]
     no_gumbel: bool,
+    /// Seed of every random draw (examples, initial logits, Gumbel noise).
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Also write the outcome as JSON to this file.
@@ -108,11 +113,22 @@ enum BenchCommand {
     },
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
+    // One clear line per error (with its causes), never a backtrace dump.
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,wgpu_hal=off")),
         )
         .with_writer(std::io::stderr)
         .init();
