@@ -21,7 +21,7 @@ impl StudioApp {
 
 impl eframe::App for StudioApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
-        egui::CentralPanel::default().show_inside(ui, |ui| self.editor_ui(ui));
+        egui::CentralPanel::default().show(ui, |ui| self.editor_ui(ui));
     }
 }
 
