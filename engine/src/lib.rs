@@ -5,6 +5,7 @@
 //!   (a dynamic program over lines, Fig. 9 of the paper) and the expected program length.
 //! - [`train`]: the temperature and length-penalty schedules domains share.
 //! - [`device`]: choosing the burn device once, at the edge.
+//! - [`data`]: shapes in (voxel grids, binvox); [`metrics`]: IoU and Chamfer distance.
 //!
 //! ```
 //! use roap_engine::dsl::Program;
@@ -14,7 +15,9 @@
 //! ```
 
 pub mod bench;
+pub mod data;
 pub mod device;
 pub mod dsl;
+pub mod metrics;
 pub mod relaxed;
 pub mod train;

@@ -41,6 +41,16 @@ enum Command {
         /// A program in the canonical text form.
         file: PathBuf,
     },
+    /// Inspect shape files (.binvox).
+    Data {
+        #[command(subcommand)]
+        data: DataCommand,
+    },
+    /// Compare two shape files (.binvox) of the same resolution.
+    Metrics {
+        #[command(subcommand)]
+        metric: MetricCommand,
+    },
     /// Time engine kernels; prints one JSON line per configuration.
     Bench {
         #[command(subcommand)]
@@ -88,6 +98,27 @@ struct RecoverArgs {
     /// Also write the outcome as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum DataCommand {
+    /// Resolution, occupancy, model-space frame and occupied bounds of a shape, as JSON.
+    Show { shape: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum MetricCommand {
+    /// Symmetric Chamfer distance ×1000 (BSP-Net convention: 4096 surface points per shape
+    /// in the [-0.5, 0.5]³ frame, squared nearest-neighbour distances, two means summed).
+    Chamfer {
+        a: PathBuf,
+        b: PathBuf,
+        /// Seed of the surface sampling.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
+    /// Intersection over union of the two occupancy grids.
+    Iou { a: PathBuf, b: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -142,6 +173,8 @@ fn run() -> anyhow::Result<()> {
         Command::Program { file } => show_program(&file),
         Command::Recover(args) => run_recover(&args, choice),
         Command::Bench { bench } => run_bench(&bench, choice),
+        Command::Data { data } => run_data(&data),
+        Command::Metrics { metric } => run_metric(&metric),
     }
 }
 
@@ -227,6 +260,52 @@ fn run_recover(args: &RecoverArgs, choice: DeviceChoice) -> anyhow::Result<()> {
         let json = serde_json::to_string_pretty(&outcome)?;
         std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))?;
     }
+    Ok(())
+}
+
+fn run_data(command: &DataCommand) -> anyhow::Result<()> {
+    let DataCommand::Show { shape } = command;
+    let grid = roap_engine::data::read_shape(shape)?;
+    let resolution = grid.resolution();
+    let bounds = grid.occupied_bounds();
+    let summary = serde_json::json!({
+        "file": shape.display().to_string(),
+        "resolution": resolution,
+        "occupied": grid.count(),
+        "occupancy": grid.count() as f64 / (resolution.pow(3)) as f64,
+        "translate": grid.translate,
+        "scale": grid.scale,
+        "occupied_bounds_voxels": bounds.map(|(lo, hi)| [lo, hi]),
+    });
+    writeln!(
+        std::io::stdout().lock(),
+        "{}",
+        serde_json::to_string_pretty(&summary)?
+    )?;
+    Ok(())
+}
+
+fn run_metric(command: &MetricCommand) -> anyhow::Result<()> {
+    use roap_engine::{data::read_shape, metrics};
+    let (a, b) = match command {
+        MetricCommand::Chamfer { a, b, .. } | MetricCommand::Iou { a, b } => {
+            (read_shape(a)?, read_shape(b)?)
+        }
+    };
+    let value = match command {
+        MetricCommand::Chamfer { seed, .. } => serde_json::json!({
+            "chamfer_x1000": metrics::chamfer_x1000(&a, &b, *seed)
+                .context("a shape has no surface to sample")?,
+        }),
+        MetricCommand::Iou { .. } => serde_json::json!({
+            "iou": metrics::iou(&a, &b).with_context(|| format!(
+                "resolutions differ: {} vs {}",
+                a.resolution(),
+                b.resolution()
+            ))?,
+        }),
+    };
+    writeln!(std::io::stdout().lock(), "{value}")?;
     Ok(())
 }
 
