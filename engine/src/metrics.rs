@@ -55,11 +55,26 @@ pub fn chamfer_points_x1000(a: &[[f32; 3]], b: &[[f32; 3]]) -> Option<f64> {
 }
 
 /// [`chamfer_points_x1000`] between [`CHAMFER_POINTS`] surface samples of each grid
-/// (seeded, so repeatable). `None` if either grid has no surface.
+/// (seeded, so repeatable), both expressed in `a`'s normalized frame (its cube mapped onto
+/// `[-0.5, 0.5]³`), so grids of different resolutions or frames compare in model space.
+/// `None` if either grid has no surface.
 pub fn chamfer_x1000(a: &VoxelGrid, b: &VoxelGrid, seed: u64) -> Option<f64> {
+    let in_frame_of_a = |grid: &VoxelGrid, seed: u64| -> Vec<[f32; 3]> {
+        grid.surface_points(CHAMFER_POINTS, seed)
+            .into_iter()
+            .map(|p| {
+                let mut q = [0.0; 3];
+                for axis in 0..3 {
+                    let model = (p[axis] + 0.5) * grid.scale + grid.translate[axis];
+                    q[axis] = (model - a.translate[axis]) / a.scale - 0.5;
+                }
+                q
+            })
+            .collect()
+    };
     chamfer_points_x1000(
-        &a.surface_points(CHAMFER_POINTS, seed),
-        &b.surface_points(CHAMFER_POINTS, seed.wrapping_add(1)),
+        &in_frame_of_a(a, seed),
+        &in_frame_of_a(b, seed.wrapping_add(1)),
     )
 }
 

@@ -31,7 +31,7 @@ fn binvox_files_load_with_their_frames() {
         ("shapenet/model_normalized.surface.binvox", 128),
     ] {
         let Some(path) = shared(file) else { return };
-        let grid = read_shape(&path).unwrap();
+        let grid = read_shape(&path, 64).unwrap();
         assert_eq!(grid.resolution(), resolution, "{file}");
         let count = grid.count();
         assert!(
@@ -50,8 +50,8 @@ fn solid_shapenet_chair_contains_its_surface() {
     ) else {
         return;
     };
-    let solid = read_shape(&solid).unwrap();
-    let surface = read_shape(&surface).unwrap();
+    let solid = read_shape(&solid, 64).unwrap();
+    let surface = read_shape(&surface, 64).unwrap();
     // Every surface voxel is inside the solid, and the solid has more voxels.
     let outside = surface
         .occupied()
@@ -65,4 +65,67 @@ fn solid_shapenet_chair_contains_its_surface() {
     assert!(iou < 1.0 && iou > 0.0);
     let chamfer = metrics::chamfer_x1000(&solid, &surface, 0).unwrap();
     assert!(chamfer.is_finite() && chamfer < 5.0, "{chamfer}");
+}
+
+/// Meshes voxelize into solids: the interior is filled, not just a shell.
+#[test]
+fn meshes_voxelize_into_solids() {
+    use roap_engine::data::{read_mesh, voxelize};
+    for (file, min_fill) in [
+        ("meshes/teapot.obj", 0.05),
+        ("meshes/cow.obj", 0.02),
+        ("meshes/fandisk.obj", 0.05),
+        ("meshes/suzanne.obj", 0.05),
+        ("shapenet/model_normalized.obj", 0.01),
+    ] {
+        let Some(path) = shared(file) else { return };
+        let mesh = read_mesh(&path).unwrap();
+        let grid = voxelize(&mesh, 24).unwrap();
+        let r = grid.resolution();
+        let fill = grid.count() as f64 / r.pow(3) as f64;
+        // Voxels whose six neighbours are all solid: a hollow shell has almost none.
+        let mut interior = 0;
+        for x in 1..r - 1 {
+            for y in 1..r - 1 {
+                for z in 1..r - 1 {
+                    let all = [
+                        [x + 1, y, z],
+                        [x - 1, y, z],
+                        [x, y + 1, z],
+                        [x, y - 1, z],
+                        [x, y, z + 1],
+                        [x, y, z - 1],
+                    ]
+                    .iter()
+                    .all(|&n| grid.get(n));
+                    interior += usize::from(grid.get([x, y, z]) && all);
+                }
+            }
+        }
+        eprintln!(
+            "{file}: fill {fill:.3}, {interior} interior voxels of {}",
+            grid.count()
+        );
+        assert!(fill > min_fill && fill < 0.9, "{file}: fill {fill}");
+        assert!(
+            interior * 5 > grid.count() / 4,
+            "{file}: looks hollow ({interior} interior of {})",
+            grid.count()
+        );
+    }
+}
+
+#[test]
+fn shapenet_binvox_and_its_mesh_agree() {
+    let (Some(binvox), Some(mesh)) = (
+        shared("shapenet/model_normalized.solid.binvox"),
+        shared("shapenet/model_normalized.obj"),
+    ) else {
+        return;
+    };
+    let solid = read_shape(&binvox, 64).unwrap();
+    let voxelized = read_shape(&mesh, 32).unwrap();
+    let chamfer = metrics::chamfer_x1000(&solid, &voxelized, 0).unwrap();
+    eprintln!("chamfer ×1000, 128³ binvox vs OBJ voxelized at 32³: {chamfer:.3}");
+    assert!(chamfer < 2.0, "{chamfer}");
 }

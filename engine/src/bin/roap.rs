@@ -103,7 +103,23 @@ struct RecoverArgs {
 #[derive(Subcommand)]
 enum DataCommand {
     /// Resolution, occupancy, model-space frame and occupied bounds of a shape, as JSON.
-    Show { shape: PathBuf },
+    Show {
+        /// A .binvox file, or a mesh (.obj .off .stl) to voxelize.
+        shape: PathBuf,
+        /// Resolution meshes are voxelized at.
+        #[arg(long, default_value_t = roap_engine::data::DEFAULT_RESOLUTION)]
+        res: usize,
+    },
+    /// Voxelize a mesh (.obj .off .stl) into a solid grid, normalised into the unit cube
+    /// (generalized winding numbers: meshes with holes still give solids).
+    Voxelize {
+        mesh: PathBuf,
+        #[arg(long, default_value_t = roap_engine::data::DEFAULT_RESOLUTION)]
+        res: usize,
+        /// Output .binvox file.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -116,9 +132,18 @@ enum MetricCommand {
         /// Seed of the surface sampling.
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// Resolution meshes are voxelized at.
+        #[arg(long, default_value_t = roap_engine::data::DEFAULT_RESOLUTION)]
+        res: usize,
     },
     /// Intersection over union of the two occupancy grids.
-    Iou { a: PathBuf, b: PathBuf },
+    Iou {
+        a: PathBuf,
+        b: PathBuf,
+        /// Resolution meshes are voxelized at.
+        #[arg(long, default_value_t = roap_engine::data::DEFAULT_RESOLUTION)]
+        res: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -264,8 +289,23 @@ fn run_recover(args: &RecoverArgs, choice: DeviceChoice) -> anyhow::Result<()> {
 }
 
 fn run_data(command: &DataCommand) -> anyhow::Result<()> {
-    let DataCommand::Show { shape } = command;
-    let grid = roap_engine::data::read_shape(shape)?;
+    let (shape, res) = match command {
+        DataCommand::Show { shape, res } => (shape, *res),
+        DataCommand::Voxelize { mesh, res, out } => {
+            let started = std::time::Instant::now();
+            let grid = roap_engine::data::voxelize(&roap_engine::data::read_mesh(mesh)?, *res)?;
+            write_atomically(out, &roap_engine::data::write_binvox(&grid))?;
+            eprintln!(
+                "voxelized {} at {res}³ in {:.1} s: {} voxels inside, written to {}",
+                mesh.display(),
+                started.elapsed().as_secs_f64(),
+                grid.count(),
+                out.display()
+            );
+            return Ok(());
+        }
+    };
+    let grid = roap_engine::data::read_shape(shape, res)?;
     let resolution = grid.resolution();
     let bounds = grid.occupied_bounds();
     let summary = serde_json::json!({
@@ -288,8 +328,8 @@ fn run_data(command: &DataCommand) -> anyhow::Result<()> {
 fn run_metric(command: &MetricCommand) -> anyhow::Result<()> {
     use roap_engine::{data::read_shape, metrics};
     let (a, b) = match command {
-        MetricCommand::Chamfer { a, b, .. } | MetricCommand::Iou { a, b } => {
-            (read_shape(a)?, read_shape(b)?)
+        MetricCommand::Chamfer { a, b, res, .. } | MetricCommand::Iou { a, b, res } => {
+            (read_shape(a, *res)?, read_shape(b, *res)?)
         }
     };
     let value = match command {
@@ -306,6 +346,20 @@ fn run_metric(command: &MetricCommand) -> anyhow::Result<()> {
         }),
     };
     writeln!(std::io::stdout().lock(), "{value}")?;
+    Ok(())
+}
+
+/// Writes `bytes` to a temporary file beside `path`, then renames it over `path`, so a
+/// failure never leaves a half-written file.
+fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let file_name = path
+        .file_name()
+        .context("the output path has no file name")?;
+    let temporary = path.with_file_name(format!(".{}.partial", file_name.to_string_lossy()));
+    std::fs::write(&temporary, bytes)
+        .with_context(|| format!("writing {}", temporary.display()))?;
+    std::fs::rename(&temporary, path)
+        .with_context(|| format!("renaming onto {}", path.display()))?;
     Ok(())
 }
 

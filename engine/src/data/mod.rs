@@ -1,9 +1,13 @@
 //! Shapes in: voxel grids and the file formats that carry them.
 
 mod binvox;
+mod mesh;
+mod voxelize;
 mod voxels;
 
 pub use binvox::{read_binvox, write_binvox};
+pub use mesh::{TriangleMesh, read_obj, read_off, read_stl};
+pub use voxelize::{MAX_VOXELIZE_RESOLUTION, voxelize};
 pub use voxels::VoxelGrid;
 
 /// What can go wrong reading or writing shape data. Paths come last in messages.
@@ -44,24 +48,53 @@ impl DataError {
     }
 }
 
-/// Reads a shape file by extension (`.binvox` today; meshes and HDF5 follow).
+/// Resolution meshes are voxelized at unless asked otherwise (IM-NET's 64³).
+pub const DEFAULT_RESOLUTION: usize = 64;
+
+/// Reads a mesh file (`.obj`, `.off`, `.stl`) by extension.
 ///
 /// # Errors
 /// If the file cannot be read, its extension is unknown, or its content is malformed.
-pub fn read_shape(path: &std::path::Path) -> Result<VoxelGrid, DataError> {
-    let extension = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase)
-        .unwrap_or_default();
-    let result = match extension.as_str() {
+pub fn read_mesh(path: &std::path::Path) -> Result<TriangleMesh, DataError> {
+    let read = || -> Result<TriangleMesh, DataError> {
+        let bytes = std::fs::read(path)?;
+        match extension_of(path).as_str() {
+            "obj" => read_obj(&bytes),
+            "off" => read_off(&bytes),
+            "stl" => read_stl(&bytes),
+            other => Err(DataError::Unsupported {
+                format: "mesh",
+                message: format!("unknown extension {other:?} (supported: .obj .off .stl)"),
+            }),
+        }
+    };
+    read().map_err(|err| err.in_file(path))
+}
+
+/// Reads a shape as a voxel grid: `.binvox` as stored, meshes voxelized at `resolution`.
+///
+/// # Errors
+/// If the file cannot be read, its extension is unknown, or its content is malformed.
+pub fn read_shape(path: &std::path::Path, resolution: usize) -> Result<VoxelGrid, DataError> {
+    match extension_of(path).as_str() {
         "binvox" => std::fs::read(path)
             .map_err(DataError::from)
-            .and_then(|bytes| read_binvox(&bytes)),
+            .and_then(|bytes| read_binvox(&bytes))
+            .map_err(|err| err.in_file(path)),
+        "obj" | "off" | "stl" => {
+            voxelize(&read_mesh(path)?, resolution).map_err(|err| err.in_file(path))
+        }
         other => Err(DataError::Unsupported {
             format: "shape",
-            message: format!("unknown extension {other:?} (supported: .binvox)"),
-        }),
-    };
-    result.map_err(|err| err.in_file(path))
+            message: format!("unknown extension {other:?} (supported: .binvox .obj .off .stl)"),
+        }
+        .in_file(path)),
+    }
+}
+
+fn extension_of(path: &std::path::Path) -> String {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default()
 }

@@ -1,0 +1,252 @@
+//! Meshes to solid occupancy grids.
+
+use super::{DataError, TriangleMesh, VoxelGrid};
+
+/// Highest resolution [`voxelize`] accepts: the winding number costs one pass over every
+/// triangle per voxel.
+pub const MAX_VOXELIZE_RESOLUTION: usize = 256;
+
+/// A solid `resolution³` grid of `mesh`, normalised as IM-NET does (the bounding box's
+/// longest side spans the grid, centred). The grid keeps the model-space frame
+/// (`translate`, `scale`) of that cube.
+///
+/// A voxel is solid when any of three tests says so, each covering the others' failures:
+/// - the generalized winding number at its centre exceeds ½: robust to holes (the Newell
+///   teapot), where ray parity flips whole scanlines and flood fill leaks;
+/// - the surface passes through it: keeps parts thinner than a voxel;
+/// - it is enclosed by surface voxels (not reachable from the grid's border): robust to
+///   inconsistently oriented faces (common in ShapeNet), where winding numbers cancel.
+///
+/// # Errors
+/// [`DataError::TooLarge`] above [`MAX_VOXELIZE_RESOLUTION`]; [`DataError::Malformed`] for 0.
+pub fn voxelize(mesh: &TriangleMesh, resolution: usize) -> Result<VoxelGrid, DataError> {
+    if resolution == 0 {
+        return Err(DataError::Malformed {
+            format: "voxelization",
+            message: "resolution 0".into(),
+        });
+    }
+    if resolution > MAX_VOXELIZE_RESOLUTION {
+        return Err(DataError::TooLarge {
+            what: "voxelization resolution",
+            got: resolution,
+            limit: MAX_VOXELIZE_RESOLUTION,
+        });
+    }
+    let (corner, edge) = mesh.normalizing_cube();
+    let mut grid = VoxelGrid::empty(resolution);
+    grid.translate = corner;
+    grid.scale = edge;
+    let mut centres = Vec::with_capacity(resolution.pow(3));
+    for x in 0..resolution {
+        for y in 0..resolution {
+            for z in 0..resolution {
+                centres.push(grid.model_centre([x, y, z]));
+            }
+        }
+    }
+    let winding = mesh.winding_numbers(&centres);
+    let shell = surface_shell(mesh, &grid);
+    let outside = reachable_from_border(&shell, resolution);
+    for x in 0..resolution {
+        for y in 0..resolution {
+            for z in 0..resolution {
+                let index = grid.index([x, y, z]);
+                grid.set(
+                    [x, y, z],
+                    winding[index] > 0.5 || shell[index] || !outside[index],
+                );
+            }
+        }
+    }
+    Ok(grid)
+}
+
+/// Voxels the surface passes through, found by sampling every triangle at under half a
+/// voxel's spacing.
+fn surface_shell(mesh: &TriangleMesh, grid: &VoxelGrid) -> Vec<bool> {
+    let resolution = grid.resolution();
+    let mut shell = vec![false; resolution.pow(3)];
+    let voxel_size = grid.scale / resolution as f32;
+    let to_voxel = |p: [f32; 3]| -> Option<[usize; 3]> {
+        let mut xyz = [0usize; 3];
+        for axis in 0..3 {
+            let coordinate = ((p[axis] - grid.translate[axis]) / voxel_size).floor();
+            // Also rejects NaN.
+            if coordinate.is_nan() || coordinate < 0.0 {
+                return None;
+            }
+            xyz[axis] = (coordinate as usize).min(resolution - 1);
+        }
+        Some(xyz)
+    };
+    for triangle in &mesh.triangles {
+        let [a, b, c] = triangle.map(|i| mesh.vertices[i as usize]);
+        let length = |u: [f32; 3], v: [f32; 3]| {
+            ((u[0] - v[0]).powi(2) + (u[1] - v[1]).powi(2) + (u[2] - v[2]).powi(2)).sqrt()
+        };
+        let longest = length(a, b).max(length(b, c)).max(length(c, a));
+        let steps = ((2.0 * longest / voxel_size).ceil() as usize).clamp(1, 4 * resolution);
+        for i in 0..=steps {
+            for j in 0..=steps - i {
+                let (u, v) = (i as f32 / steps as f32, j as f32 / steps as f32);
+                let w = 1.0 - u - v;
+                let p = [0, 1, 2].map(|axis| w * a[axis] + u * b[axis] + v * c[axis]);
+                if let Some(xyz) = to_voxel(p) {
+                    shell[grid.index(xyz)] = true;
+                }
+            }
+        }
+    }
+    shell
+}
+
+/// Voxels reachable from the grid's border through non-shell voxels (6-connected).
+fn reachable_from_border(shell: &[bool], resolution: usize) -> Vec<bool> {
+    let r = resolution;
+    let index = |[x, y, z]: [usize; 3]| (x * r + y) * r + z;
+    let mut reached = vec![false; r.pow(3)];
+    let mut stack = Vec::new();
+    for x in 0..r {
+        for y in 0..r {
+            for z in 0..r {
+                let on_border = [x, y, z].iter().any(|&c| c == 0 || c == r - 1);
+                if on_border && !shell[index([x, y, z])] {
+                    reached[index([x, y, z])] = true;
+                    stack.push([x, y, z]);
+                }
+            }
+        }
+    }
+    while let Some(voxel) = stack.pop() {
+        for axis in 0..3 {
+            for step in [-1isize, 1] {
+                let Some(c) = voxel[axis].checked_add_signed(step) else {
+                    continue;
+                };
+                if c >= r {
+                    continue;
+                }
+                let mut next = voxel;
+                next[axis] = c;
+                let at = index(next);
+                if !reached[at] && !shell[at] {
+                    reached[at] = true;
+                    stack.push(next);
+                }
+            }
+        }
+    }
+    reached
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::mesh::{read_obj, read_off};
+
+    const CUBE_OFF: &str = "OFF\n8 6 0\n\
+        0 0 0\n1 0 0\n1 1 0\n0 1 0\n0 0 1\n1 0 1\n1 1 1\n0 1 1\n\
+        4 0 3 2 1\n4 4 5 6 7\n4 0 1 5 4\n4 2 3 7 6\n4 1 2 6 5\n4 0 4 7 3\n";
+
+    #[test]
+    fn a_closed_cube_fills_its_grid_and_a_slab_is_half() {
+        let cube = read_off(CUBE_OFF.as_bytes()).unwrap();
+        assert_eq!(cube.triangles.len(), 12);
+        let inside = cube.winding_numbers(&[[0.5, 0.5, 0.5], [2.0, 0.5, 0.5], [0.5, 0.5, 0.999]]);
+        assert!((inside[0] - 1.0).abs() < 1e-4, "{inside:?}");
+        assert!(inside[1].abs() < 1e-4, "{inside:?}");
+        assert!(inside[2] > 0.9, "{inside:?}");
+        let grid = voxelize(&cube, 8).unwrap();
+        assert_eq!(grid.count(), 512);
+        // Reversed faces (all normals inward) cancel the winding number's sign; the closed
+        // shell still encloses the same solid.
+        let mut flipped = cube.clone();
+        for t in &mut flipped.triangles {
+            t.swap(1, 2);
+        }
+        assert!(flipped.winding_numbers(&[[0.5, 0.5, 0.5]])[0] < -0.99);
+        assert_eq!(voxelize(&flipped, 8).unwrap().count(), 512);
+        assert_eq!(grid.translate, [0.0; 3]);
+        assert_eq!(grid.scale, 1.0);
+        // A 2 × 1 × 1 box: the longest side spans the grid, so half the grid is solid.
+        let slab = read_obj(
+            b"v 0 0 0\nv 2 0 0\nv 2 1 0\nv 0 1 0\nv 0 0 1\nv 2 0 1\nv 2 1 1\nv 0 1 1\n\
+              f 1 4 3 2\nf 5 6 7 8\nf 1 2 6 5\nf 3 4 8 7\nf 2 3 7 6\nf 1 5 8 4\n",
+        )
+        .unwrap();
+        let grid = voxelize(&slab, 8).unwrap();
+        // 8 × 4 × 4 voxels inside; faces lying exactly on voxel boundaries may also mark the
+        // layer beyond them as surface voxels (at most 8 × 5 × 5).
+        let count = grid.count();
+        assert!((8 * 4 * 4..=8 * 5 * 5).contains(&count), "{count}");
+        assert!(
+            grid.get([0, 3, 3])
+                && grid.get([7, 4, 4])
+                && !grid.get([3, 0, 3])
+                && !grid.get([3, 7, 7])
+        );
+    }
+
+    #[test]
+    fn an_open_box_still_voxelizes_as_a_solid() {
+        // The cube without its top face: ray parity breaks, the winding number does not.
+        let open = CUBE_OFF
+            .replace("6 0\n", "5 0\n")
+            .replace("4 4 5 6 7\n", "");
+        let open = read_off(open.as_bytes()).unwrap();
+        let grid = voxelize(&open, 8).unwrap();
+        // Deep inside is solid; only the layer by the missing face may go either way.
+        let (lo, hi) = grid.occupied_bounds().unwrap();
+        assert_eq!(lo, [0, 0, 0]);
+        assert!(grid.count() >= 8 * 8 * 6, "{} voxels", grid.count());
+        assert!(hi[2] >= 6);
+    }
+
+    #[test]
+    fn stl_ascii_and_binary_read_the_same_cube() {
+        let cube = read_off(CUBE_OFF.as_bytes()).unwrap();
+        let triangles: Vec<stl_io::Triangle> = cube
+            .triangles
+            .iter()
+            .map(|t| stl_io::Triangle {
+                normal: stl_io::Normal::new([0.0; 3]),
+                vertices: t.map(|i| stl_io::Vertex::new(cube.vertices[i as usize])),
+            })
+            .collect();
+        let mut binary = Vec::new();
+        stl_io::write_stl(&mut binary, triangles.iter()).unwrap();
+        let mut ascii = String::from("solid cube\n");
+        for t in &triangles {
+            ascii.push_str("facet normal 0 0 0\nouter loop\n");
+            for v in &t.vertices {
+                ascii.push_str(&format!("vertex {} {} {}\n", v.0[0], v.0[1], v.0[2]));
+            }
+            ascii.push_str("endloop\nendfacet\n");
+        }
+        ascii.push_str("endsolid cube\n");
+        for bytes in [binary, ascii.into_bytes()] {
+            let mesh = crate::data::read_stl(&bytes).unwrap();
+            assert_eq!(mesh.triangles.len(), 12);
+            assert_eq!(voxelize(&mesh, 8).unwrap().count(), 512);
+        }
+        assert!(crate::data::read_stl(b"solid x\nfacet normal 0 0 0\n").is_err());
+    }
+
+    #[test]
+    fn bad_meshes_are_errors() {
+        for off in [
+            "",
+            "OFF\n1 1 0\n0 0 0\n3 0 1 2\n",
+            "OFF\n3 1 0\n0 0 0\n1 0 0\n0 1\n",
+            "COFF\n",
+        ] {
+            assert!(read_off(off.as_bytes()).is_err(), "accepted {off:?}");
+        }
+        assert!(read_obj(b"v 0 0 0\nf 1 2 3\n").is_err());
+        assert!(read_obj(b"v 0 0 nan\nv 1 0 0\nv 0 1 0\nf 1 2 3\n").is_err());
+        let cube = read_off(CUBE_OFF.as_bytes()).unwrap();
+        assert!(voxelize(&cube, 0).is_err());
+        assert!(voxelize(&cube, 100_000).is_err());
+    }
+}
