@@ -1,12 +1,16 @@
 //! Shapes in: voxel grids and the file formats that carry them.
 
 mod binvox;
+mod crop;
 mod mesh;
+mod sampling;
 mod voxelize;
 mod voxels;
 
 pub use binvox::{read_binvox, write_binvox};
+pub use crop::Crop;
 pub use mesh::{TriangleMesh, read_obj, read_off, read_stl};
+pub use sampling::{DEFAULT_SAMPLE_POINTS, PointSamples, sample_points};
 pub use voxelize::{MAX_VOXELIZE_RESOLUTION, voxelize};
 pub use voxels::VoxelGrid;
 
