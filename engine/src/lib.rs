@@ -5,7 +5,8 @@
 //!   (a dynamic program over lines, Fig. 9 of the paper) and the expected program length.
 //! - [`train`]: the temperature and length-penalty schedules domains share.
 //! - [`device`]: choosing the burn device once, at the edge.
-//! - [`data`]: shapes in (voxel grids, binvox); [`metrics`]: IoU and Chamfer distance.
+//! - [`data`]: shapes in (voxel grids, binvox, meshes, voxelization, crops, samples);
+//!   [`metrics`]: IoU and Chamfer distance; [`export`]: isosurface meshes out.
 //!
 //! ```
 //! use roap_engine::dsl::Program;
@@ -18,6 +19,7 @@ pub mod bench;
 pub mod data;
 pub mod device;
 pub mod dsl;
+pub mod export;
 pub mod metrics;
 pub mod relaxed;
 pub mod train;

@@ -120,6 +120,16 @@ enum DataCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Write a shape's surface as a mesh (surface nets); the format follows --out's
+    /// extension: .obj, .stl or .ply.
+    Mesh {
+        /// A .binvox file, or a mesh (.obj .off .stl .ply) to voxelize first.
+        shape: PathBuf,
+        #[arg(long, default_value_t = roap_engine::data::DEFAULT_RESOLUTION)]
+        res: usize,
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -300,6 +310,25 @@ fn run_data(command: &DataCommand) -> anyhow::Result<()> {
                 mesh.display(),
                 started.elapsed().as_secs_f64(),
                 grid.count(),
+                out.display()
+            );
+            return Ok(());
+        }
+        DataCommand::Mesh { shape, res, out } => {
+            use roap_engine::export::{MeshFormat, isosurface_of_grid, write_mesh};
+            let format = MeshFormat::from_path(out).with_context(|| {
+                format!(
+                    "unknown mesh extension (use .obj, .stl or .ply): {}",
+                    out.display()
+                )
+            })?;
+            let mesh = isosurface_of_grid(&roap_engine::data::read_shape(shape, *res)?);
+            let mut bytes = Vec::new();
+            write_mesh(&mut bytes, &mesh, format)?;
+            write_atomically(out, &bytes)?;
+            eprintln!(
+                "wrote {} triangles to {}",
+                mesh.triangles.len(),
                 out.display()
             );
             return Ok(());

@@ -266,3 +266,75 @@ pub fn read_off(bytes: &[u8]) -> Result<TriangleMesh, DataError> {
     }
     .validated("OFF")
 }
+
+/// Reads PLY (ASCII or binary): `vertex` x/y/z and `face` index lists, fan-triangulated.
+///
+/// # Errors
+/// [`DataError::Malformed`] if the parser rejects the file or the mesh is invalid.
+pub fn read_ply(bytes: &[u8]) -> Result<TriangleMesh, DataError> {
+    use ply_rs_bw::parser::Parser;
+    use ply_rs_bw::ply::{DefaultElement, Property};
+    let ply = Parser::<DefaultElement>::new()
+        .read_ply(&mut Cursor::new(bytes))
+        .map_err(|err| malformed("PLY", err.to_string()))?;
+    let scalar = |p: &Property| -> Option<f32> {
+        match *p {
+            Property::Float(v) => Some(v),
+            Property::Double(v) => Some(v as f32),
+            Property::Int(v) => Some(v as f32),
+            Property::UInt(v) => Some(v as f32),
+            Property::Short(v) => Some(f32::from(v)),
+            Property::UShort(v) => Some(f32::from(v)),
+            Property::Char(v) => Some(f32::from(v)),
+            Property::UChar(v) => Some(f32::from(v)),
+            _ => None,
+        }
+    };
+    let list = |p: &Property| -> Option<Vec<u32>> {
+        match p {
+            Property::ListInt(v) => v.iter().map(|&i| u32::try_from(i).ok()).collect(),
+            Property::ListUInt(v) => Some(v.clone()),
+            Property::ListShort(v) => v.iter().map(|&i| u32::try_from(i).ok()).collect(),
+            Property::ListUShort(v) => Some(v.iter().map(|&i| u32::from(i)).collect()),
+            Property::ListChar(v) => v.iter().map(|&i| u32::try_from(i).ok()).collect(),
+            Property::ListUChar(v) => Some(v.iter().map(|&i| u32::from(i)).collect()),
+            _ => None,
+        }
+    };
+    let empty = Vec::new();
+    let vertices = ply
+        .payload
+        .get("vertex")
+        .unwrap_or(&empty)
+        .iter()
+        .map(|v| {
+            let coordinate = |name: &str| v.get(name).and_then(scalar);
+            match (coordinate("x"), coordinate("y"), coordinate("z")) {
+                (Some(x), Some(y), Some(z)) => Ok([x, y, z]),
+                _ => Err(malformed("PLY", "a vertex lacks numeric x, y or z")),
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut triangles = Vec::new();
+    for face in ply.payload.get("face").unwrap_or(&empty) {
+        let indices = face
+            .get("vertex_indices")
+            .or_else(|| face.get("vertex_index"))
+            .and_then(list)
+            .ok_or_else(|| malformed("PLY", "a face lacks a vertex_indices list"))?;
+        if indices.len() < 3 {
+            return Err(malformed(
+                "PLY",
+                format!("a face with {} sides", indices.len()),
+            ));
+        }
+        for k in 1..indices.len() - 1 {
+            triangles.push([indices[0], indices[k], indices[k + 1]]);
+        }
+    }
+    TriangleMesh {
+        vertices,
+        triangles,
+    }
+    .validated("PLY")
+}

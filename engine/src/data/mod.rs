@@ -9,7 +9,7 @@ mod voxels;
 
 pub use binvox::{read_binvox, write_binvox};
 pub use crop::Crop;
-pub use mesh::{TriangleMesh, read_obj, read_off, read_stl};
+pub use mesh::{TriangleMesh, read_obj, read_off, read_ply, read_stl};
 pub use sampling::{DEFAULT_SAMPLE_POINTS, PointSamples, sample_points};
 pub use voxelize::{MAX_VOXELIZE_RESOLUTION, voxelize};
 pub use voxels::VoxelGrid;
@@ -55,7 +55,7 @@ impl DataError {
 /// Resolution meshes are voxelized at unless asked otherwise (IM-NET's 64³).
 pub const DEFAULT_RESOLUTION: usize = 64;
 
-/// Reads a mesh file (`.obj`, `.off`, `.stl`) by extension.
+/// Reads a mesh file (`.obj`, `.off`, `.stl`, `.ply`) by extension.
 ///
 /// # Errors
 /// If the file cannot be read, its extension is unknown, or its content is malformed.
@@ -66,9 +66,10 @@ pub fn read_mesh(path: &std::path::Path) -> Result<TriangleMesh, DataError> {
             "obj" => read_obj(&bytes),
             "off" => read_off(&bytes),
             "stl" => read_stl(&bytes),
+            "ply" => read_ply(&bytes),
             other => Err(DataError::Unsupported {
                 format: "mesh",
-                message: format!("unknown extension {other:?} (supported: .obj .off .stl)"),
+                message: format!("unknown extension {other:?} (supported: .obj .off .stl .ply)"),
             }),
         }
     };
@@ -85,12 +86,14 @@ pub fn read_shape(path: &std::path::Path, resolution: usize) -> Result<VoxelGrid
             .map_err(DataError::from)
             .and_then(|bytes| read_binvox(&bytes))
             .map_err(|err| err.in_file(path)),
-        "obj" | "off" | "stl" => {
+        "obj" | "off" | "stl" | "ply" => {
             voxelize(&read_mesh(path)?, resolution).map_err(|err| err.in_file(path))
         }
         other => Err(DataError::Unsupported {
             format: "shape",
-            message: format!("unknown extension {other:?} (supported: .binvox .obj .off .stl)"),
+            message: format!(
+                "unknown extension {other:?} (supported: .binvox .obj .off .stl .ply)"
+            ),
         }
         .in_file(path)),
     }
