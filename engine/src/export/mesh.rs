@@ -81,8 +81,8 @@ pub fn isosurface_of_grid(grid: &VoxelGrid) -> TriangleMesh {
         f32::from(u8::from(grid.get(xyz)))
     });
     for v in &mut mesh.vertices {
-        for axis in 0..3 {
-            v[axis] = (v[axis] + 0.5) * grid.scale + grid.translate[axis];
+        for (c, t) in v.iter_mut().zip(grid.translate) {
+            *c = (*c + 0.5) * grid.scale + t;
         }
     }
     mesh
