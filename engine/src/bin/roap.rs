@@ -120,6 +120,18 @@ enum DataCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Generate a furniture-like solid (chair, table, lamp, shelf, mug) from a seed.
+    Procedural {
+        /// chair, table, lamp, shelf or mug.
+        kind: String,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        #[arg(long, default_value_t = roap_engine::data::DEFAULT_RESOLUTION)]
+        res: usize,
+        /// Output .binvox file.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Write a shape's surface as a mesh (surface nets); the format follows --out's
     /// extension: .obj, .stl or .ply.
     Mesh {
@@ -312,6 +324,24 @@ fn run_data(command: &DataCommand) -> anyhow::Result<()> {
                 grid.count(),
                 out.display()
             );
+            return Ok(());
+        }
+        DataCommand::Procedural {
+            kind,
+            seed,
+            res,
+            out,
+        } => {
+            use roap_engine::data::{Furniture, generate, write_binvox};
+            let kind = Furniture::from_name(kind).with_context(|| {
+                format!("unknown kind {kind:?} (chair, table, lamp, shelf, mug)")
+            })?;
+            anyhow::ensure!(
+                (1..=roap_engine::data::MAX_VOXELIZE_RESOLUTION).contains(res),
+                "resolution must be 1..={}",
+                roap_engine::data::MAX_VOXELIZE_RESOLUTION
+            );
+            write_atomically(out, &write_binvox(&generate(kind, *seed, *res)))?;
             return Ok(());
         }
         DataCommand::Mesh { shape, res, out } => {

@@ -3,6 +3,7 @@
 mod binvox;
 mod crop;
 mod mesh;
+mod procedural;
 mod sampling;
 mod voxelize;
 mod voxels;
@@ -10,6 +11,7 @@ mod voxels;
 pub use binvox::{read_binvox, write_binvox};
 pub use crop::Crop;
 pub use mesh::{TriangleMesh, read_obj, read_off, read_ply, read_stl};
+pub use procedural::{Furniture, generate};
 pub use sampling::{DEFAULT_SAMPLE_POINTS, PointSamples, sample_points};
 pub use voxelize::{MAX_VOXELIZE_RESOLUTION, voxelize};
 pub use voxels::VoxelGrid;
