@@ -315,7 +315,17 @@ fn run_data(command: &DataCommand) -> anyhow::Result<()> {
         DataCommand::Show { shape, res } => (shape, *res),
         DataCommand::Voxelize { mesh, res, out } => {
             let started = std::time::Instant::now();
-            let grid = roap_engine::data::voxelize(&roap_engine::data::read_mesh(mesh)?, *res)?;
+            let bar = ProgressBar::new(100).with_message("voxelizing");
+            bar.set_style(
+                ProgressStyle::with_template("{msg} {bar:40} {percent}% (eta {eta})")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            let grid = roap_engine::data::voxelize_with_progress(
+                &roap_engine::data::read_mesh(mesh)?,
+                *res,
+                &|done| bar.set_position((done * 100.0) as u64),
+            )?;
+            bar.finish_and_clear();
             write_atomically(out, &roap_engine::data::write_binvox(&grid))?;
             eprintln!(
                 "voxelized {} at {res}³ in {:.1} s: {} voxels inside, written to {}",

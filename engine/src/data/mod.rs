@@ -13,7 +13,7 @@ pub use crop::Crop;
 pub use mesh::{TriangleMesh, read_obj, read_off, read_ply, read_stl};
 pub use procedural::{Furniture, generate};
 pub use sampling::{DEFAULT_SAMPLE_POINTS, PointSamples, sample_points};
-pub use voxelize::{MAX_VOXELIZE_RESOLUTION, voxelize};
+pub use voxelize::{MAX_VOXELIZE_RESOLUTION, voxelize, voxelize_with_progress};
 pub use voxels::VoxelGrid;
 
 /// What can go wrong reading or writing shape data. Paths come last in messages.

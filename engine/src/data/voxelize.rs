@@ -20,6 +20,18 @@ pub const MAX_VOXELIZE_RESOLUTION: usize = 256;
 /// # Errors
 /// [`DataError::TooLarge`] above [`MAX_VOXELIZE_RESOLUTION`]; [`DataError::Malformed`] for 0.
 pub fn voxelize(mesh: &TriangleMesh, resolution: usize) -> Result<VoxelGrid, DataError> {
+    voxelize_with_progress(mesh, resolution, &|_| {})
+}
+
+/// [`voxelize`], calling `progress` with the fraction done (0..=1) as slabs finish.
+///
+/// # Errors
+/// As [`voxelize`].
+pub fn voxelize_with_progress(
+    mesh: &TriangleMesh,
+    resolution: usize,
+    progress: &(dyn Fn(f32) + Sync),
+) -> Result<VoxelGrid, DataError> {
     if resolution == 0 {
         return Err(DataError::Malformed {
             format: "voxelization",
@@ -45,7 +57,13 @@ pub fn voxelize(mesh: &TriangleMesh, resolution: usize) -> Result<VoxelGrid, Dat
             }
         }
     }
-    let winding = mesh.winding_numbers(&centres);
+    // Winding numbers dominate the cost: compute them an x-slab at a time to report progress.
+    let slab = resolution * resolution;
+    let mut winding = Vec::with_capacity(centres.len());
+    for (done, chunk) in centres.chunks(slab).enumerate() {
+        winding.extend(mesh.winding_numbers(chunk));
+        progress((done + 1) as f32 / resolution as f32);
+    }
     let shell = surface_shell(mesh, &grid);
     let outside = reachable_from_border(&shell, resolution);
     for x in 0..resolution {
