@@ -129,3 +129,15 @@ fn shapenet_binvox_and_its_mesh_agree() {
     eprintln!("chamfer ×1000, 128³ binvox vs OBJ voxelized at 32³: {chamfer:.3}");
     assert!(chamfer < 2.0, "{chamfer}");
 }
+
+#[test]
+fn bsp_net_2d_images_load() {
+    let Some(path) = shared("images2d/bsp2d_complex_elements.hdf5") else {
+        return;
+    };
+    let images = roap_engine::data::read_u8_dataset(&path, "pixels").unwrap();
+    assert_eq!(images.shape, vec![2000, 64, 64, 1]);
+    let filled =
+        images.values.iter().filter(|&&v| v != 0).count() as f64 / images.values.len() as f64;
+    assert!(filled > 0.05 && filled < 0.6, "{filled}");
+}

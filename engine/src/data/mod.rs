@@ -2,6 +2,7 @@
 
 mod binvox;
 mod crop;
+mod hdf5;
 mod mesh;
 mod procedural;
 mod sampling;
@@ -10,6 +11,7 @@ mod voxels;
 
 pub use binvox::{read_binvox, write_binvox};
 pub use crop::Crop;
+pub use hdf5::{U8Dataset, read_u8_dataset, read_voxel_dataset};
 pub use mesh::{TriangleMesh, read_obj, read_off, read_ply, read_stl};
 pub use procedural::{Furniture, generate};
 pub use sampling::{DEFAULT_SAMPLE_POINTS, PointSamples, sample_points};
