@@ -89,3 +89,51 @@ fn binary_stl_with_a_huge_triangle_count_is_refused_quickly() {
     assert!(data::read_stl(&bytes).is_err());
     let _ = VoxelGrid::empty(1);
 }
+
+/// A small gzip-compressed IM-NET style file, written once per process.
+fn hdf5_seed() -> &'static [u8] {
+    static SEED: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    SEED.get_or_init(|| {
+        let path = std::env::temp_dir().join(format!("roap-fuzz-seed-{}.hdf5", std::process::id()));
+        let file = rust_hdf5::H5File::create(&path).unwrap();
+        let dataset = file
+            .new_dataset::<u8>()
+            .shape([2usize, 4, 4, 4, 1])
+            .chunk(&[1usize, 4, 4, 4, 1])
+            .deflate(6)
+            .create("voxels")
+            .unwrap();
+        dataset.write_raw(&[1u8; 128]).unwrap();
+        file.close().unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        bytes
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("ROAP_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(256)
+    ))]
+
+    #[test]
+    fn mutated_hdf5_never_panics(
+        edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..6),
+        cut in any::<prop::sample::Index>(),
+        truncate: bool,
+        case: u64,
+    ) {
+        let mut bytes = hdf5_seed().to_vec();
+        for (at, value) in edits {
+            let i = at.index(bytes.len());
+            bytes[i] = value;
+        }
+        if truncate {
+            bytes.truncate(cut.index(bytes.len()));
+        }
+        let path = std::env::temp_dir().join(format!("roap-fuzz-{}-{case}.hdf5", std::process::id()));
+        std::fs::write(&path, &bytes).unwrap();
+        let _ = data::read_voxel_dataset(&path, "voxels");
+        std::fs::remove_file(&path).unwrap();
+    }
+}
