@@ -120,6 +120,20 @@ enum DataCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Pack a folder of shapes (.binvox .obj .off .stl .ply) into one training set in
+    /// IM-NET's HDF5 layout (voxels, points_RES, values_RES), plus OUT.json naming the shapes.
+    Pack {
+        dir: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = roap_engine::data::DEFAULT_RESOLUTION)]
+        res: usize,
+        /// Labelled points per shape, half near the surface.
+        #[arg(long, default_value_t = roap_engine::data::DEFAULT_SAMPLE_POINTS)]
+        points: usize,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
     /// Generate a furniture-like solid (chair, table, lamp, shelf, mug) from a seed.
     Procedural {
         /// chair, table, lamp, shelf or mug.
@@ -336,6 +350,15 @@ fn run_data(command: &DataCommand) -> anyhow::Result<()> {
             );
             return Ok(());
         }
+        DataCommand::Pack {
+            dir,
+            out,
+            res,
+            points,
+            seed,
+        } => {
+            return pack(dir, out, *res, *points, *seed);
+        }
         DataCommand::Procedural {
             kind,
             seed,
@@ -415,6 +438,56 @@ fn run_metric(command: &MetricCommand) -> anyhow::Result<()> {
         }),
     };
     writeln!(std::io::stdout().lock(), "{value}")?;
+    Ok(())
+}
+
+fn pack(
+    dir: &std::path::Path,
+    out: &std::path::Path,
+    res: usize,
+    points: usize,
+    seed: u64,
+) -> anyhow::Result<()> {
+    const SHAPES: [&str; 5] = ["binvox", "obj", "off", "stl", "ply"];
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("listing {}", dir.display()))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| {
+            path.extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| SHAPES.contains(&e.to_ascii_lowercase().as_str()))
+        })
+        .collect();
+    files.sort();
+    anyhow::ensure!(
+        !files.is_empty(),
+        "no shape files (.binvox .obj .off .stl .ply) in {}",
+        dir.display()
+    );
+    let bar = ProgressBar::new(files.len() as u64 * 2);
+    bar.set_style(
+        ProgressStyle::with_template("{msg} {bar:40} {pos}/{len}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.set_message("reading");
+    let mut grids = Vec::with_capacity(files.len());
+    for file in &files {
+        grids.push(roap_engine::data::read_shape(file, res)?);
+        bar.inc(1);
+    }
+    bar.set_message("sampling");
+    let partial = out.with_extension("partial.hdf5");
+    roap_engine::data::write_training_set(&partial, &grids, res, points, seed, &|_| bar.inc(1))?;
+    std::fs::rename(&partial, out).with_context(|| format!("renaming onto {}", out.display()))?;
+    let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    let sidecar =
+        serde_json::json!({ "shapes": names, "resolution": res, "points": points, "seed": seed });
+    write_atomically(
+        &out.with_extension("json"),
+        serde_json::to_string_pretty(&sidecar)?.as_bytes(),
+    )?;
+    bar.finish_and_clear();
+    eprintln!("packed {} shapes into {}", files.len(), out.display());
     Ok(())
 }
 
