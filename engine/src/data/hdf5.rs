@@ -11,7 +11,7 @@ use super::{DataError, VoxelGrid};
 /// Elements above which a dataset is refused (4 GiB of u8).
 const MAX_ELEMENTS: usize = 1 << 32;
 
-fn hdf5_error(err: impl std::fmt::Display) -> DataError {
+pub(super) fn hdf5_error(err: impl std::fmt::Display) -> DataError {
     DataError::Malformed {
         format: "HDF5",
         message: err.to_string(),

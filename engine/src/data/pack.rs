@@ -4,14 +4,8 @@
 
 use std::path::Path;
 
+use super::hdf5::hdf5_error;
 use super::{DataError, VoxelGrid, sample_points};
-
-fn hdf5_error(err: impl std::fmt::Display) -> DataError {
-    DataError::Malformed {
-        format: "HDF5",
-        message: err.to_string(),
-    }
-}
 
 /// `grid` at `resolution³`, nearest-voxel resampled in the normalized frame.
 pub fn resample(grid: &VoxelGrid, resolution: usize) -> VoxelGrid {
