@@ -2,7 +2,7 @@
 
 use kiddo::{ImmutableKdTree, SquaredEuclidean};
 
-use crate::data::VoxelGrid;
+use crate::data::{PixelGrid, VoxelGrid};
 
 /// Surface points per shape for [`chamfer_x1000`], as BSP-Net evaluates.
 pub const CHAMFER_POINTS: usize = 4096;
@@ -78,6 +78,38 @@ pub fn chamfer_x1000(a: &VoxelGrid, b: &VoxelGrid, seed: u64) -> Option<f64> {
     )
 }
 
+/// 2D Chamfer distance by the CSGNet / UCSGNet convention, in pixels: edge pixels of each
+/// image (occupied with an empty 4-neighbour), the mean distance from each edge pixel of one
+/// image to the nearest edge pixel of the other, averaged over the two directions. 16 when
+/// either image has no edge (blank or full), as CSGNet scores 64×64 images. `None` if the
+/// image sizes differ.
+pub fn chamfer_2d(a: &PixelGrid, b: &PixelGrid) -> Option<f64> {
+    if (a.width, a.height) != (b.width, b.height) {
+        return None;
+    }
+    let (edges_a, edges_b) = (a.edges(), b.edges());
+    if edges_a.is_empty() || edges_b.is_empty() {
+        return Some(16.0);
+    }
+    let tree_a = ImmutableKdTree::new_from_slice(&edges_a).ok()?;
+    let tree_b = ImmutableKdTree::new_from_slice(&edges_b).ok()?;
+    let mean_distance = |from: &[[f32; 2]], to: &ImmutableKdTree<f32, 2>| -> f64 {
+        from.iter()
+            .map(|p| {
+                f64::from(
+                    to.query(p)
+                        .nearest_one::<SquaredEuclidean<f32>>()
+                        .execute()
+                        .distance,
+                )
+                .sqrt()
+            })
+            .sum::<f64>()
+            / from.len() as f64
+    };
+    Some(0.5 * (mean_distance(&edges_a, &tree_b) + mean_distance(&edges_b, &tree_a)))
+}
+
 #[cfg(test)]
 mod tests {
     use rand::{Rng as _, SeedableRng as _};
@@ -112,6 +144,28 @@ mod tests {
         // ≈ 1e-4 to 2e-4, i.e. ≈ 0.2–0.4 ×1000 for the sum.
         let chamfer = chamfer_x1000(&ball, &ball, 0).unwrap();
         assert!(chamfer > 0.0 && chamfer < 0.8, "{chamfer}");
+    }
+
+    #[test]
+    fn chamfer_2d_of_shifted_squares_and_blanks() {
+        let square = |offset: usize| {
+            PixelGrid::from_fn(64, 64, move |r, c| {
+                (20..40).contains(&r) && (20 + offset..40 + offset).contains(&c)
+            })
+        };
+        assert_eq!(chamfer_2d(&square(0), &square(0)), Some(0.0));
+        // Shifting by 3 columns: the left and right edges sit 3 px from their partners,
+        // top and bottom rows mostly on each other's lines (0 px) except the ends.
+        let shifted = chamfer_2d(&square(0), &square(3)).unwrap();
+        assert!(shifted > 0.5 && shifted < 3.0, "{shifted}");
+        let blank = PixelGrid::from_fn(64, 64, |_, _| false);
+        assert_eq!(chamfer_2d(&blank, &square(0)), Some(16.0));
+        let full = PixelGrid::from_fn(64, 64, |_, _| true);
+        assert_eq!(chamfer_2d(&square(0), &full), Some(16.0));
+        assert_eq!(
+            chamfer_2d(&blank, &PixelGrid::from_fn(32, 32, |_, _| false)),
+            None
+        );
     }
 
     #[test]

@@ -16,6 +16,7 @@ fn parse_all(bytes: &[u8]) {
     let _ = data::read_off(bytes);
     let _ = data::read_stl(bytes);
     let _ = data::read_ply(bytes);
+    let _ = data::read_png(bytes);
     let _ = std::str::from_utf8(bytes).map(str::parse::<Program>);
 }
 
@@ -31,6 +32,11 @@ fn seeds() -> Vec<Vec<u8>> {
     }
     files.push(b"OFF\n4 1 0\n0 0 0\n1 0 0\n0 1 0\n0 0 1\n4 0 1 2 3\n".to_vec());
     files.push(include_bytes!("../../samples/programs/csg_hidden.txt").to_vec());
+    let mut png = Vec::new();
+    image::GrayImage::from_fn(16, 16, |x, y| image::Luma([if x > y { 255 } else { 0 }]))
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    files.push(png);
     files
 }
 
@@ -65,7 +71,7 @@ proptest! {
 
     #[test]
     fn mutated_valid_files_never_panic(
-        which in 0usize..6,
+        which in 0usize..7,
         edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
         cut in any::<prop::sample::Index>(),
         truncate: bool,

@@ -141,3 +141,18 @@ fn bsp_net_2d_images_load() {
         images.values.iter().filter(|&&v| v != 0).count() as f64 / images.values.len() as f64;
     assert!(filled > 0.05 && filled < 0.6, "{filled}");
 }
+
+#[test]
+fn bsp_net_2d_images_compare_by_chamfer() {
+    let Some(path) = shared("images2d/bsp2d_complex_elements.hdf5") else {
+        return;
+    };
+    let images = roap_engine::data::read_u8_dataset(&path, "pixels").unwrap();
+    let first = roap_engine::data::image_of_dataset(&images, 0).unwrap();
+    let second = roap_engine::data::image_of_dataset(&images, 1).unwrap();
+    assert_eq!((first.width, first.height), (64, 64));
+    assert_eq!(metrics::chamfer_2d(&first, &first), Some(0.0));
+    let between = metrics::chamfer_2d(&first, &second).unwrap();
+    assert!(between > 0.0 && between < 16.0, "{between}");
+    assert!(roap_engine::data::image_of_dataset(&images, 2000).is_none());
+}

@@ -3,6 +3,7 @@
 mod binvox;
 mod crop;
 mod hdf5;
+mod image2d;
 mod mesh;
 mod pack;
 mod procedural;
@@ -13,6 +14,7 @@ mod voxels;
 pub use binvox::{read_binvox, write_binvox};
 pub use crop::Crop;
 pub use hdf5::{U8Dataset, read_u8_dataset, read_voxel_dataset};
+pub use image2d::{PixelGrid, image_of_dataset, read_png};
 pub use mesh::{TriangleMesh, read_obj, read_off, read_ply, read_stl};
 pub use pack::{resample, write_training_set};
 pub use procedural::{Furniture, generate};
