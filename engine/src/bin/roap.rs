@@ -162,6 +162,7 @@ enum DataCommand {
 enum MetricCommand {
     /// Symmetric Chamfer distance ×1000 (BSP-Net convention: 4096 surface points per shape
     /// in the [-0.5, 0.5]³ frame, squared nearest-neighbour distances, two means summed).
+    /// Two .png images give the 2D Chamfer in pixels (CSGNet convention) instead.
     Chamfer {
         a: PathBuf,
         b: PathBuf,
@@ -419,6 +420,24 @@ fn run_data(command: &DataCommand) -> anyhow::Result<()> {
 
 fn run_metric(command: &MetricCommand) -> anyhow::Result<()> {
     use roap_engine::{data::read_shape, metrics};
+    if let MetricCommand::Chamfer { a, b, .. } = command {
+        let is_png = |p: &PathBuf| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("png"));
+        if is_png(a) && is_png(b) {
+            let read = |p: &PathBuf| -> anyhow::Result<roap_engine::data::PixelGrid> {
+                let bytes = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
+                roap_engine::data::read_png(&bytes)
+                    .with_context(|| format!("decoding {}", p.display()))
+            };
+            let chamfer =
+                metrics::chamfer_2d(&read(a)?, &read(b)?).context("the images differ in size")?;
+            writeln!(
+                std::io::stdout().lock(),
+                "{}",
+                serde_json::json!({ "chamfer_2d_pixels": chamfer })
+            )?;
+            return Ok(());
+        }
+    }
     let (a, b) = match command {
         MetricCommand::Chamfer { a, b, res, .. } | MetricCommand::Iou { a, b, res } => {
             (read_shape(a, *res)?, read_shape(b, *res)?)
