@@ -125,4 +125,35 @@ mod tests {
         assert!(read_u8_dataset(&dir.join("not.hdf5"), "voxels").is_err());
         std::fs::remove_dir_all(&dir).unwrap();
     }
+
+    #[test]
+    fn csgnet_cad_layout_reads_as_images() {
+        let dir = std::env::temp_dir().join(format!("roap-cad-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("cad.h5");
+        let pixels: Vec<u8> = (0..3 * 64 * 64)
+            .map(|i| u8::from((i / 64) % 64 > 32))
+            .collect();
+        {
+            let file = rust_hdf5::H5File::create(&path).unwrap();
+            for key in ["train_images", "val_images", "test_images"] {
+                file.new_dataset::<u8>()
+                    .shape([3usize, 64, 64])
+                    .chunk(&[1usize, 64, 64])
+                    .deflate(4)
+                    .create(key)
+                    .unwrap()
+                    .write_raw(&pixels)
+                    .unwrap();
+            }
+            file.close().unwrap();
+        }
+        for key in ["train_images", "val_images", "test_images"] {
+            let dataset = read_u8_dataset(&path, key).unwrap();
+            let image = crate::data::image_of_dataset(&dataset, 2).unwrap();
+            assert_eq!((image.width, image.height), (64, 64));
+            assert_eq!(image.occupied.iter().filter(|&&o| o).count(), 31 * 64);
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
