@@ -452,46 +452,16 @@ fn add_into(dst: &mut [f32], src: &[f32]) {
 /// the per-point loops see a constant operator and vectorise.
 macro_rules! with_semantics {
     ($semantics:expr, |$f:ident| $run:expr) => {
+        with_semantics!(@arms $semantics, $f, $run, Add Sub Mul Max Min Difference Skip)
+    };
+    (@arms $semantics:expr, $f:ident, $run:expr, $($variant:ident)*) => {
         match $semantics {
-            Semantics::Add => {
-                let $f =
-                    |a: f32, b: f32| (Semantics::Add.apply(a, b), Semantics::Add.partials(a, b));
-                $run
-            }
-            Semantics::Sub => {
-                let $f =
-                    |a: f32, b: f32| (Semantics::Sub.apply(a, b), Semantics::Sub.partials(a, b));
-                $run
-            }
-            Semantics::Mul => {
-                let $f =
-                    |a: f32, b: f32| (Semantics::Mul.apply(a, b), Semantics::Mul.partials(a, b));
-                $run
-            }
-            Semantics::Max => {
-                let $f =
-                    |a: f32, b: f32| (Semantics::Max.apply(a, b), Semantics::Max.partials(a, b));
-                $run
-            }
-            Semantics::Min => {
-                let $f =
-                    |a: f32, b: f32| (Semantics::Min.apply(a, b), Semantics::Min.partials(a, b));
-                $run
-            }
-            Semantics::Difference => {
+            $(Semantics::$variant => {
                 let $f = |a: f32, b: f32| {
-                    (
-                        Semantics::Difference.apply(a, b),
-                        Semantics::Difference.partials(a, b),
-                    )
+                    (Semantics::$variant.apply(a, b), Semantics::$variant.partials(a, b))
                 };
                 $run
-            }
-            Semantics::Skip => {
-                let $f =
-                    |a: f32, b: f32| (Semantics::Skip.apply(a, b), Semantics::Skip.partials(a, b));
-                $run
-            }
+            })*
         }
     };
 }
