@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used)] // Test helpers may panic on broken invariants.
 
 use proptest::prelude::*;
-use roap_engine::data::{self, Furniture, VoxelGrid};
+use roap_engine::data::{self, Furniture};
 use roap_engine::dsl::Program;
 use roap_engine::export::{self, MeshFormat};
 
@@ -93,7 +93,6 @@ fn binary_stl_with_a_huge_triangle_count_is_refused_quickly() {
     let mut bytes = vec![0u8; 84];
     bytes[80..84].copy_from_slice(&u32::MAX.to_le_bytes());
     assert!(data::read_stl(&bytes).is_err());
-    let _ = VoxelGrid::empty(1);
 }
 
 /// A small gzip-compressed IM-NET style file, written once per process.

@@ -257,7 +257,7 @@ pub fn backward(operands: &Operands<'_>, saved: &Saved, grad_output: &[f32]) -> 
         right_weights: vec![0.0; operands.right_weights.len()],
     };
     let width = d.width();
-    for (&(task, block), part) in units.iter().zip(&partials) {
+    for (&(task, _), part) in units.iter().zip(&partials) {
         add_into(
             &mut grads.op_weights[task * d.lines * ops..][..d.lines * ops],
             &part.op_weights,
@@ -270,7 +270,6 @@ pub fn backward(operands: &Operands<'_>, saved: &Saved, grad_output: &[f32]) -> 
             &mut grads.right_weights[task * d.lines * width..][..d.lines * width],
             &part.right_weights,
         );
-        let _ = block;
     }
     // Scatter the per-block input gradients back into [T, V, N], one (task, input line) row
     // per rayon job.
