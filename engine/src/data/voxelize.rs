@@ -49,33 +49,28 @@ pub fn voxelize_with_progress(
     let mut grid = VoxelGrid::empty(resolution);
     grid.translate = corner;
     grid.scale = edge;
-    let mut centres = Vec::with_capacity(resolution.pow(3));
-    for x in 0..resolution {
-        for y in 0..resolution {
-            for z in 0..resolution {
-                centres.push(grid.model_centre([x, y, z]));
-            }
-        }
-    }
-    // Winding numbers dominate the cost: compute them an x-slab at a time to report progress.
-    let slab = resolution * resolution;
-    let mut winding = Vec::with_capacity(centres.len());
-    for (done, chunk) in centres.chunks(slab).enumerate() {
-        winding.extend(mesh.winding_numbers(chunk));
-        progress((done + 1) as f32 / resolution as f32);
-    }
     let shell = surface_shell(mesh, &grid);
     let outside = reachable_from_border(&shell, resolution);
+    // Surface and enclosed voxels are solid whatever their winding number, so only the
+    // others need one. Winding numbers dominate the cost: an x-slab at a time, for progress.
     for x in 0..resolution {
+        let mut undecided = Vec::new();
+        let mut centres = Vec::new();
         for y in 0..resolution {
             for z in 0..resolution {
                 let index = grid.index([x, y, z]);
-                grid.set(
-                    [x, y, z],
-                    winding[index] > 0.5 || shell[index] || !outside[index],
-                );
+                if shell[index] || !outside[index] {
+                    grid.set([x, y, z], true);
+                } else {
+                    undecided.push([x, y, z]);
+                    centres.push(grid.model_centre([x, y, z]));
+                }
             }
         }
+        for (xyz, winding) in undecided.into_iter().zip(mesh.winding_numbers(&centres)) {
+            grid.set(xyz, winding > 0.5);
+        }
+        progress((x + 1) as f32 / resolution as f32);
     }
     Ok(grid)
 }
