@@ -25,17 +25,17 @@ pub fn iou(a: &VoxelGrid, b: &VoxelGrid) -> Option<f64> {
     })
 }
 
-/// Mean over `from` of the squared distance to the nearest point of `to`.
-fn mean_nearest_squared(from: &[[f32; 3]], to: &ImmutableKdTree<f32, 3>) -> f64 {
+/// Mean over `from` of `distance(squared distance to the nearest point of to)`.
+fn mean_nearest<const K: usize>(
+    from: &[[f32; K]],
+    to: &ImmutableKdTree<f32, K>,
+    distance: impl Fn(f64) -> f64,
+) -> f64 {
     let total: f64 = from
         .iter()
         .map(|p| {
-            f64::from(
-                to.query(p)
-                    .nearest_one::<SquaredEuclidean<f32>>()
-                    .execute()
-                    .distance,
-            )
+            let nearest = to.query(p).nearest_one::<SquaredEuclidean<f32>>().execute();
+            distance(f64::from(nearest.distance))
         })
         .sum();
     total / from.len() as f64
@@ -51,7 +51,8 @@ pub fn chamfer_points_x1000(a: &[[f32; 3]], b: &[[f32; 3]]) -> Option<f64> {
     }
     let tree_a = ImmutableKdTree::new_from_slice(a).ok()?;
     let tree_b = ImmutableKdTree::new_from_slice(b).ok()?;
-    Some(1000.0 * (mean_nearest_squared(a, &tree_b) + mean_nearest_squared(b, &tree_a)))
+    let squared = |d: f64| d;
+    Some(1000.0 * (mean_nearest(a, &tree_b, squared) + mean_nearest(b, &tree_a, squared)))
 }
 
 /// [`chamfer_points_x1000`] between [`CHAMFER_POINTS`] surface samples of each grid
@@ -93,21 +94,10 @@ pub fn chamfer_2d(a: &PixelGrid, b: &PixelGrid) -> Option<f64> {
     }
     let tree_a = ImmutableKdTree::new_from_slice(&edges_a).ok()?;
     let tree_b = ImmutableKdTree::new_from_slice(&edges_b).ok()?;
-    let mean_distance = |from: &[[f32; 2]], to: &ImmutableKdTree<f32, 2>| -> f64 {
-        from.iter()
-            .map(|p| {
-                f64::from(
-                    to.query(p)
-                        .nearest_one::<SquaredEuclidean<f32>>()
-                        .execute()
-                        .distance,
-                )
-                .sqrt()
-            })
-            .sum::<f64>()
-            / from.len() as f64
-    };
-    Some(0.5 * (mean_distance(&edges_a, &tree_b) + mean_distance(&edges_b, &tree_a)))
+    Some(
+        0.5 * (mean_nearest(&edges_a, &tree_b, f64::sqrt)
+            + mean_nearest(&edges_b, &tree_a, f64::sqrt)),
+    )
 }
 
 #[cfg(test)]

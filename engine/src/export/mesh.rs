@@ -135,16 +135,28 @@ fn write_obj(out: &mut impl Write, parts: &[ColoredPart]) -> Result<(), ExportEr
             let [r, g, b] = part.color;
             writeln!(out, "v {} {} {} {r} {g} {b}", v[0], v[1], v[2])?;
         }
-        for t in &part.mesh.triangles {
-            writeln!(
-                out,
-                "f {} {} {}",
-                t[0] + offset,
-                t[1] + offset,
-                t[2] + offset
-            )?;
-        }
+        write_faces(out, &part.mesh, offset, "f")?;
         offset += part.mesh.vertices.len() as u32;
+    }
+    Ok(())
+}
+
+/// One text line per triangle, `prefix i j k`, with indices shifted by `offset` (OBJ counts
+/// from 1, PLY from 0, and both number the vertices of all parts in one sequence).
+fn write_faces(
+    out: &mut impl Write,
+    mesh: &TriangleMesh,
+    offset: u32,
+    prefix: &str,
+) -> Result<(), ExportError> {
+    for t in &mesh.triangles {
+        writeln!(
+            out,
+            "{prefix} {} {} {}",
+            t[0] + offset,
+            t[1] + offset,
+            t[2] + offset
+        )?;
     }
     Ok(())
 }
@@ -198,15 +210,7 @@ fn write_ply(out: &mut impl Write, parts: &[ColoredPart]) -> Result<(), ExportEr
     }
     let mut offset = 0;
     for part in parts {
-        for t in &part.mesh.triangles {
-            writeln!(
-                out,
-                "3 {} {} {}",
-                t[0] + offset,
-                t[1] + offset,
-                t[2] + offset
-            )?;
-        }
+        write_faces(out, &part.mesh, offset, "3")?;
         offset += part.mesh.vertices.len() as u32;
     }
     Ok(())

@@ -36,6 +36,13 @@ impl Dims {
         self.points.div_ceil(BLOCK_POINTS)
     }
 
+    /// Every (task, block) pair, task-major: the units of parallel work.
+    fn units(&self) -> Vec<(usize, usize)> {
+        (0..self.tasks)
+            .flat_map(|t| (0..self.blocks()).map(move |b| (t, b)))
+            .collect()
+    }
+
     fn block_range(&self, block: usize) -> (usize, usize) {
         let start = block * BLOCK_POINTS;
         (start, (start + BLOCK_POINTS).min(self.points))
@@ -138,9 +145,7 @@ pub fn forward(operands: &Operands<'_>) -> (Vec<f32>, Saved) {
     operands.check();
     let d = operands.dims;
     let stacked: Vec<Vec<f32>> = (0..d.tasks).map(|t| operands.input_weights(t)).collect();
-    let units: Vec<(usize, usize)> = (0..d.tasks)
-        .flat_map(|t| (0..d.blocks()).map(move |b| (t, b)))
-        .collect();
+    let units = d.units();
     let blocks: Vec<BlockState> = units
         .par_iter()
         .map(|&(task, block)| forward_block(operands, &stacked[task], task, block))
@@ -239,9 +244,7 @@ pub fn backward(operands: &Operands<'_>, saved: &Saved, grad_output: &[f32]) -> 
     assert_eq!(grad_output.len(), d.tasks * d.points, "grad shape");
     assert_eq!(saved.blocks.len(), d.tasks * d.blocks(), "saved state");
     let stacked: Vec<Vec<f32>> = (0..d.tasks).map(|t| operands.input_weights(t)).collect();
-    let units: Vec<(usize, usize)> = (0..d.tasks)
-        .flat_map(|t| (0..d.blocks()).map(move |b| (t, b)))
-        .collect();
+    let units = d.units();
     let partials: Vec<BlockGrads> = units
         .par_iter()
         .zip(&saved.blocks)
