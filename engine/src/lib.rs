@@ -20,6 +20,7 @@ pub mod data;
 pub mod device;
 pub mod dsl;
 pub mod export;
+pub mod graphics;
 pub mod metrics;
 pub mod relaxed;
 pub mod train;

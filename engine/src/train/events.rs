@@ -3,15 +3,27 @@
 
 use serde::Serialize;
 
+use crate::data::TriangleMesh;
+
 /// One event of a run.
 #[derive(Clone, Debug, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum TrainEvent {
     Step(StepReport),
-    /// The current most likely discrete program, simplified, in canonical text form.
+    /// The current most likely discrete program, simplified, in its text form.
     Program {
         step: usize,
         text: String,
+    },
+    /// The policy's α: per component, per line, the operator and argument probabilities.
+    Architecture(ArchitectureSnapshot),
+    /// Quality of the current discrete program against the target.
+    Metrics(MetricsReport),
+    /// The current discrete program's surface, in the target's normalized frame.
+    Mesh {
+        step: usize,
+        #[serde(skip_serializing)]
+        mesh: TriangleMesh,
     },
 }
 
@@ -28,6 +40,26 @@ pub struct StepReport {
     /// Expected program length under the policy's α, averaged over restarts
     /// (see `relaxed::expected_length`).
     pub expected_length: f64,
+}
+
+/// α of one moment of a run: `op[c][l][o]`, `left[c][l][a]`, `right[c][l][a]` for component
+/// `c`, code line `l`, operator `o`, argument line `a` (inputs first).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ArchitectureSnapshot {
+    pub step: usize,
+    pub op_names: Vec<String>,
+    pub op: Vec<Vec<Vec<f32>>>,
+    pub left: Vec<Vec<Vec<f32>>>,
+    pub right: Vec<Vec<Vec<f32>>>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct MetricsReport {
+    pub step: usize,
+    pub elapsed_seconds: f64,
+    pub chamfer_x1000: Option<f64>,
+    pub iou: Option<f64>,
+    pub live_lines: usize,
 }
 
 /// Receives a run's events.

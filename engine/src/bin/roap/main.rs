@@ -31,8 +31,14 @@ enum DeviceArg {
     Wgpu,
 }
 
+mod synth;
+
 #[derive(Subcommand)]
 enum Command {
+    /// Synthesize a CSG program of learned parts that reconstructs one shape (.binvox or a
+    /// mesh), e.g. `roap synth samples/shapes/chair.binvox --out out/chair`. Writes the
+    /// program (text and JSON), its mesh, one mesh per part and metrics.json.
+    Synth(synth::SynthArgs),
     /// Find a program from input/output examples of a hidden one (a program text file,
     /// e.g. samples/programs/csg_hidden.txt) and report whether it is equivalent.
     Recover(RecoverArgs),
@@ -234,6 +240,7 @@ fn run() -> anyhow::Result<()> {
     match cli.command {
         Command::Program { file } => show_program(&file),
         Command::Recover(args) => run_recover(&args, choice),
+        Command::Synth(args) => synth::run_synth(&args, choice),
         Command::Bench { bench } => run_bench(&bench, choice),
         Command::Data { data } => run_data(&data),
         Command::Metrics { metric } => run_metric(&metric),

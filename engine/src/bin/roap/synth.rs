@@ -1,0 +1,237 @@
+//! `roap synth`: per-shape synthesis from the command line.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::SeedableRng as _;
+use roap_engine::data::{Crop, VoxelGrid, read_shape, resample};
+use roap_engine::device::{self, DeviceChoice};
+use roap_engine::export::{MeshFormat, write_mesh, write_parts};
+use roap_engine::graphics::meshes::{part_meshes, program_surface};
+use roap_engine::graphics::{SynthConfig, Target, synthesize};
+use roap_engine::train::{RunControl, TemperatureSchedule, TrainEvent};
+
+use super::write_atomically;
+
+#[derive(Args)]
+pub struct SynthArgs {
+    /// The shape: .binvox, or a mesh (.obj .off .stl .ply) voxelized at --res.
+    shape: PathBuf,
+    /// Folder for program.txt, program.json, mesh.obj, parts/ and metrics.json.
+    #[arg(long)]
+    out: PathBuf,
+    /// Grid resolution the shape is fitted at (binvox files are resampled to it).
+    #[arg(long, default_value_t = 64)]
+    res: usize,
+    /// Remove part of the input first, to test completion.
+    #[arg(long, value_enum, default_value = "none")]
+    crop: CropArg,
+    /// Seed of the random octant or half-plane.
+    #[arg(long, default_value_t = 0)]
+    crop_seed: u64,
+    /// Optimisation steps; the length penalty switches on at half of them.
+    #[arg(long)]
+    steps: Option<usize>,
+    /// Code lines of the program sketch.
+    #[arg(long)]
+    lines: Option<usize>,
+    /// Parts the program chooses from.
+    #[arg(long)]
+    parts: Option<usize>,
+    /// Labelled points each step's loss sees.
+    #[arg(long)]
+    batch_points: Option<usize>,
+    /// Adam's step size for the architecture logits.
+    #[arg(long)]
+    architecture_lr: Option<f64>,
+    /// Adam's step size for the parts, their placement and the library.
+    #[arg(long)]
+    shape_lr: Option<f64>,
+    /// Gumbel-softmax temperature at the first and the last step (geometric in between).
+    #[arg(long, num_args = 2, value_names = ["START", "END"])]
+    temperature: Option<Vec<f64>>,
+    /// λ, the length-penalty weight applied from halfway through training.
+    #[arg(long)]
+    length_penalty: Option<f64>,
+    /// Min-sampling while training: architectures drawn per step, the best one optimised.
+    #[arg(long)]
+    samples: Option<usize>,
+    /// Plain softmax instead of Gumbel-softmax (the paper's ablation).
+    #[arg(long)]
+    no_gumbel: bool,
+    /// Resolution of the exported meshes.
+    #[arg(long, default_value_t = 64)]
+    mesh_res: usize,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum CropArg {
+    None,
+    /// A random octant removed (the paper's 7/8 input).
+    Octant,
+    /// A random half-space removed (the paper's 1/2 input).
+    HalfPlane,
+    /// The half with x > 0 removed.
+    FixedPlane,
+}
+
+impl SynthArgs {
+    fn config(&self) -> SynthConfig {
+        let mut config = SynthConfig {
+            seed: self.seed,
+            gumbel: !self.no_gumbel,
+            ..SynthConfig::default()
+        };
+        let set = |slot: &mut usize, value: Option<usize>| {
+            if let Some(v) = value {
+                *slot = v;
+            }
+        };
+        set(&mut config.steps, self.steps);
+        set(&mut config.sketch.lines, self.lines);
+        set(&mut config.sketch.parts, self.parts);
+        set(&mut config.batch_points, self.batch_points);
+        set(&mut config.min_samples, self.samples);
+        if let Some(lr) = self.architecture_lr {
+            config.architecture_learning_rate = lr;
+        }
+        if let Some(lr) = self.shape_lr {
+            config.shape_learning_rate = lr;
+        }
+        if let Some(l) = self.length_penalty {
+            config.length_penalty = l;
+        }
+        if let Some(t) = &self.temperature {
+            config.temperature = TemperatureSchedule::Exponential {
+                start: t.first().copied().unwrap_or(1.0),
+                end: t.get(1).copied().unwrap_or(0.1),
+            };
+        }
+        config
+    }
+
+    fn crop(&self) -> Crop {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(self.crop_seed);
+        match self.crop {
+            CropArg::None => Crop::None,
+            CropArg::Octant => Crop::random_octant(&mut rng),
+            CropArg::HalfPlane => Crop::random_half_space(&mut rng),
+            CropArg::FixedPlane => Crop::fixed_plane(),
+        }
+    }
+}
+
+pub fn run_synth(args: &SynthArgs, choice: DeviceChoice) -> anyhow::Result<()> {
+    let full = resample(&read_shape(&args.shape, args.res)?, args.res);
+    let crop = args.crop();
+    let input = crop.apply(&full);
+    let chosen = device::choose(choice)?;
+    eprintln!("device: {}", chosen.description);
+    let config = args.config();
+    std::fs::create_dir_all(args.out.join("parts"))
+        .with_context(|| format!("creating {}", args.out.display()))?;
+
+    let bar = ProgressBar::new(config.steps as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} {elapsed} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let mut chamfer = String::from("-");
+    let mut sink = |event: TrainEvent| match event {
+        TrainEvent::Step(report) => {
+            bar.set_position(report.step as u64 + 1);
+            bar.set_message(format!(
+                "loss {:.4}  E[len] {:.1}  T {:.3}  chamfer {chamfer}",
+                report.fit_loss, report.expected_length, report.temperature
+            ));
+        }
+        TrainEvent::Metrics(m) => {
+            chamfer = m.chamfer_x1000.map_or("-".into(), |c| format!("{c:.3}"));
+            tracing::info!(step = m.step, seconds = m.elapsed_seconds, chamfer = ?m.chamfer_x1000, iou = ?m.iou, "metrics");
+        }
+        _ => {}
+    };
+    let device = chosen.device.clone().autodiff();
+    let outcome = synthesize(
+        &Target::Voxels(input.clone()),
+        &config,
+        &device,
+        &mut sink,
+        &RunControl::default(),
+    )?;
+    bar.finish_and_clear();
+
+    // Completion quality: against the full shape when the input was cropped.
+    let against_full = match (&crop, &outcome.reconstruction) {
+        (Crop::None, _) | (_, None) => None,
+        (_, Some(reconstruction)) => {
+            roap_engine::metrics::chamfer_x1000(&full, reconstruction, config.seed)
+        }
+    };
+    let program = &outcome.program;
+    write_atomically(&args.out.join("program.txt"), program.to_string().as_bytes())?;
+    write_atomically(
+        &args.out.join("program.json"),
+        serde_json::to_string_pretty(program)?.as_bytes(),
+    )?;
+    let to_model = |mesh: &mut roap_engine::data::TriangleMesh| to_model_frame(mesh, &full);
+    let mut surface = program_surface(program, args.mesh_res);
+    to_model(&mut surface);
+    write_file(&args.out.join("mesh.obj"), |out| {
+        write_mesh(out, &surface, MeshFormat::Obj)
+    })?;
+    let mut parts = part_meshes(program, args.mesh_res);
+    for part in &mut parts {
+        to_model(&mut part.mesh);
+        let path = args.out.join("parts").join(format!("{}.ply", part.name));
+        write_file(&path, |out| write_parts(out, std::slice::from_ref(part), MeshFormat::Ply))?;
+    }
+    if !parts.is_empty() {
+        write_file(&args.out.join("parts").join("all_parts.ply"), |out| {
+            write_parts(out, &parts, MeshFormat::Ply)
+        })?;
+    }
+    let metrics = serde_json::json!({
+        "shape": args.shape.display().to_string(),
+        "crop": crop,
+        "device": chosen.description,
+        "chamfer_x1000": outcome.chamfer_x1000,
+        "soft_chamfer_x1000": outcome.soft_chamfer_x1000,
+        "chamfer_vs_full_x1000": against_full,
+        "iou": outcome.iou,
+        "live_lines": outcome.live_lines,
+        "live_parts": outcome.live_parts,
+        "steps": outcome.steps,
+        "seconds": outcome.seconds,
+        "final_loss": outcome.final_loss,
+        "stop": outcome.stop,
+        "config": config,
+    });
+    let text = serde_json::to_string_pretty(&metrics)?;
+    write_atomically(&args.out.join("metrics.json"), text.as_bytes())?;
+    print!("{program}");
+    println!("{}", serde_json::to_string(&metrics)?);
+    Ok(())
+}
+
+/// Normalized frame → the shape's model space, so exports overlay the input file.
+fn to_model_frame(mesh: &mut roap_engine::data::TriangleMesh, frame: &VoxelGrid) {
+    for v in &mut mesh.vertices {
+        for (c, t) in v.iter_mut().zip(frame.translate) {
+            *c = (*c + 0.5) * frame.scale + t;
+        }
+    }
+}
+
+fn write_file(
+    path: &Path,
+    write: impl FnOnce(&mut Vec<u8>) -> Result<(), roap_engine::export::ExportError>,
+) -> anyhow::Result<()> {
+    let mut bytes = Vec::new();
+    write(&mut bytes).with_context(|| format!("encoding {}", path.display()))?;
+    write_atomically(path, &bytes)
+}

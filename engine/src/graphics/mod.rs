@@ -1,0 +1,18 @@
+//! Graphics programs (paper §4.2, App. B and C): CSG over learned primitive parts, in 2D and
+//! 3D through one code path. [`SketchConfig`] says what a program may contain; [`soft`]
+//! evaluates the relaxed program; [`GraphicsProgram`] is the discrete program a run ends
+//! with; [`synthesize`] fits one shape.
+
+pub mod meshes;
+pub mod parts;
+pub mod parts_kernel;
+mod parts_op;
+mod program;
+pub mod sketch;
+pub mod soft;
+mod synth;
+
+pub use parts::PartFamily;
+pub use program::{GraphicsProgram, PartShape, ProgramComponent};
+pub use sketch::{ComponentKind, SketchConfig};
+pub use synth::{FitLoss, StopReason, SynthConfig, SynthError, SynthOutcome, Target, synthesize};

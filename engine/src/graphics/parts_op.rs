@@ -1,0 +1,209 @@
+//! Registers the fused parts kernel ([`super::parts_kernel`]) with burn as a backend
+//! extension of the flex (CPU) backend, with its hand-written backward pass.
+
+use std::sync::Arc;
+
+use burn::backend::autodiff::{
+    checkpoint::{base::Checkpointer, strategy::CheckpointStrategy},
+    grads::Gradients,
+    ops::{Backward, Ops, OpsKind},
+};
+use burn::backend::flex::FlexTensor;
+use burn::backend::{Autodiff, Backend, DispatchDevice, Flex, backend_extension, tensor::FloatTensor};
+use burn::tensor::{DType, Tensor, TensorData};
+
+use super::parts_kernel::{self, PartDims, PartOperands};
+
+#[backend_extension(Flex, Autodiff)]
+pub trait PartsBackend: Backend {
+    fn parts_occupancy(
+        points: FloatTensor<Self>,
+        translation: FloatTensor<Self>,
+        linear: FloatTensor<Self>,
+        surfaces: FloatTensor<Self>,
+        warps: FloatTensor<Self>,
+        sharpness: f32,
+    ) -> FloatTensor<Self>;
+}
+
+/// True when `tensor` lives on the flex (CPU) backend, where the fused kernel runs.
+pub fn is_available(tensor: &Tensor<3>) -> bool {
+    matches!(tensor.device().inner().as_dispatch(), DispatchDevice::Flex(_))
+}
+
+/// `points [T, M, D]` → occupancies `[T, P, M]`; see [`super::parts::PartTensors::occupancy`].
+pub fn occupancy(
+    points: Tensor<3>,
+    translation: Tensor<3>,
+    linear: Tensor<4>,
+    surfaces: Tensor<3>,
+    warps: Tensor<3>,
+    sharpness: f64,
+) -> Tensor<3> {
+    use burn::backend::Dispatch;
+    let output = Dispatch::parts_occupancy(
+        points.into_dispatch(),
+        translation.into_dispatch(),
+        linear.into_dispatch(),
+        surfaces.into_dispatch(),
+        warps.into_dispatch(),
+        sharpness as f32,
+    );
+    Tensor::<3>::from_dispatch(output)
+}
+
+#[derive(Debug)]
+struct Call {
+    points: FlexTensor,
+    translation: FlexTensor,
+    linear: FlexTensor,
+    surfaces: FlexTensor,
+    warps: FlexTensor,
+    sharpness: f32,
+    dims: PartDims,
+}
+
+fn contiguous_f32(tensor: FlexTensor) -> FlexTensor {
+    let tensor = if tensor.dtype() == DType::F32 {
+        tensor
+    } else {
+        FlexTensor::from_data(tensor.into_data().convert::<f32>())
+    };
+    if tensor.as_slice::<f32>().is_some() {
+        tensor
+    } else {
+        tensor.to_contiguous()
+    }
+}
+
+fn slice_of(tensor: &FlexTensor) -> &[f32] {
+    // `contiguous_f32` made every operand a contiguous f32 tensor.
+    tensor.as_slice::<f32>().unwrap_or(&[])
+}
+
+impl Call {
+    fn new(
+        points: FlexTensor,
+        translation: FlexTensor,
+        linear: FlexTensor,
+        surfaces: FlexTensor,
+        warps: FlexTensor,
+        sharpness: f32,
+    ) -> Self {
+        let point_shape = points.layout().shape().clone();
+        let part_shape = translation.layout().shape().clone();
+        let dims = PartDims {
+            tasks: point_shape[0],
+            points: point_shape[1],
+            dim: point_shape[2],
+            parts: part_shape[1],
+        };
+        Self {
+            points: contiguous_f32(points),
+            translation: contiguous_f32(translation),
+            linear: contiguous_f32(linear),
+            surfaces: contiguous_f32(surfaces),
+            warps: contiguous_f32(warps),
+            sharpness,
+            dims,
+        }
+    }
+
+    fn operands(&self) -> PartOperands<'_> {
+        PartOperands {
+            dims: self.dims,
+            sharpness: self.sharpness,
+            points: slice_of(&self.points),
+            translation: slice_of(&self.translation),
+            linear: slice_of(&self.linear),
+            surfaces: slice_of(&self.surfaces),
+            warps: slice_of(&self.warps),
+        }
+    }
+
+    fn output_tensor(&self, output: Vec<f32>) -> FlexTensor {
+        let PartDims { tasks, parts, points, .. } = self.dims;
+        FlexTensor::from_data(TensorData::new(output, [tasks, parts, points]))
+    }
+}
+
+fn flex_tensor(values: Vec<f32>, like: &FlexTensor) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(values, like.layout().shape().clone()))
+}
+
+impl PartsBackend for Flex {
+    fn parts_occupancy(
+        points: FlexTensor,
+        translation: FlexTensor,
+        linear: FlexTensor,
+        surfaces: FlexTensor,
+        warps: FlexTensor,
+        sharpness: f32,
+    ) -> FlexTensor {
+        let call = Call::new(points, translation, linear, surfaces, warps, sharpness);
+        call.output_tensor(parts_kernel::forward(&call.operands()))
+    }
+}
+
+#[derive(Debug)]
+struct PartsBackward;
+
+impl Backward<Flex, 5> for PartsBackward {
+    type State = Arc<Call>;
+
+    fn backward(self, ops: Ops<Self::State, 5>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let call = ops.state;
+        let grad_output = contiguous_f32(grads.consume::<Flex>(&ops.node));
+        let [points, translation, linear, surfaces, warps] = ops.parents;
+        let computed =
+            parts_kernel::backward(&call.operands(), slice_of(&grad_output), points.is_some());
+        for (parent, values, like) in [
+            (points, computed.points, &call.points),
+            (translation, computed.translation, &call.translation),
+            (linear, computed.linear, &call.linear),
+            (surfaces, computed.surfaces, &call.surfaces),
+            (warps, computed.warps, &call.warps),
+        ] {
+            if let Some(node) = parent {
+                grads.register::<Flex>(node.id, flex_tensor(values, like));
+            }
+        }
+    }
+}
+
+impl<C: CheckpointStrategy> PartsBackend for Autodiff<Flex, C> {
+    fn parts_occupancy(
+        points: FloatTensor<Self>,
+        translation: FloatTensor<Self>,
+        linear: FloatTensor<Self>,
+        surfaces: FloatTensor<Self>,
+        warps: FloatTensor<Self>,
+        sharpness: f32,
+    ) -> FloatTensor<Self> {
+        let nodes = [
+            points.node(),
+            translation.node(),
+            linear.node(),
+            surfaces.node(),
+            warps.node(),
+        ];
+        let call = Call::new(
+            points.into_primitive(),
+            translation.into_primitive(),
+            linear.into_primitive(),
+            surfaces.into_primitive(),
+            warps.into_primitive(),
+            sharpness,
+        );
+        match PartsBackward.prepare::<C>(nodes).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let output = call.output_tensor(parts_kernel::forward(&call.operands()));
+                prep.finish(Arc::new(call), output)
+            }
+            OpsKind::UnTracked(prep) => {
+                let output = call.output_tensor(parts_kernel::forward(&call.operands()));
+                prep.finish(output)
+            }
+        }
+    }
+}

@@ -1,0 +1,351 @@
+//! The discrete graphics program a run ends with: per component a straight-line CSG program
+//! over named parts, with every continuous parameter kept so it re-evaluates exactly.
+
+use std::fmt;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::ComponentKind;
+use super::parts::exact;
+use crate::data::VoxelGrid;
+use crate::dsl::{Line, Program};
+
+/// One discrete part: a quadric surface in an affinely placed frame, maybe warped.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PartShape {
+    /// `t`: D values.
+    pub translation: Vec<f32>,
+    /// `A` (world → part frame), D×D row-major.
+    pub linear: Vec<f32>,
+    /// Quadric coefficients: D squares, then D absolute values.
+    pub surface: Vec<f32>,
+    /// Warp parameters (scale coefficients, shift coefficients, gate), if the family warps.
+    #[serde(default)]
+    pub warp: Option<Vec<f32>>,
+    /// Which library entries the part retrieved, if it comes from a library.
+    #[serde(default)]
+    pub surface_index: Option<usize>,
+    #[serde(default)]
+    pub warp_index: Option<usize>,
+}
+
+impl PartShape {
+    pub fn dim(&self) -> usize {
+        self.translation.len()
+    }
+
+    pub fn signed_distance(&self, p: &[f32]) -> f32 {
+        exact::signed_distance(
+            p,
+            &self.translation,
+            &self.linear,
+            &self.surface,
+            self.warp.as_deref(),
+        )
+    }
+
+    pub fn occupancy(&self, p: &[f32], sharpness: f64) -> f32 {
+        sigmoid(-(sharpness as f32) * self.signed_distance(p))
+    }
+
+    /// A short human name: `circle`, `square`, `box`, `ellipsoid`, or `quadric #i`.
+    pub fn describe(&self) -> String {
+        let dim = self.dim();
+        let squares = &self.surface[..dim];
+        let linear = &self.surface[dim..];
+        let flat = self.surface.iter().all(|c| c.abs() < 1e-3);
+        let round = squares.iter().all(|c| (c - 4.0).abs() < 1e-3) && linear.iter().all(|c| c.abs() < 1e-3);
+        match (self.surface_index, dim, flat, round) {
+            (Some(i), ..) => {
+                let warped = self
+                    .warp
+                    .as_ref()
+                    .is_some_and(|w| w.last().is_some_and(|g| *g >= 0.0));
+                let warp = match (warped, self.warp_index) {
+                    (true, Some(w)) => format!(" warp #{w}"),
+                    _ => String::new(),
+                };
+                format!("quadric #{i}{warp}")
+            }
+            (None, 2, true, _) => "square".into(),
+            (None, 2, _, true) => "circle".into(),
+            (None, _, true, _) => "box".into(),
+            (None, _, _, true) => "ellipsoid".into(),
+            _ => "quadric".into(),
+        }
+    }
+}
+
+fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// One component: its kind, its straight-line program over its parts (part `i` is input
+/// line `i`), and its transform.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProgramComponent {
+    pub kind: ComponentKind,
+    pub program: Program,
+    pub parts: Vec<PartShape>,
+    /// Flip hyperplane `n·p + c = 0`: D + 1 values (flip-union).
+    #[serde(default)]
+    pub flip: Option<Vec<f32>>,
+    /// For-loop step and count.
+    #[serde(default)]
+    pub step: Option<Vec<f32>>,
+    #[serde(default)]
+    pub count: Option<usize>,
+    /// Whether the component's gate is on.
+    pub enabled: bool,
+}
+
+impl ProgramComponent {
+    /// The copies of `p` the component evaluates its program at.
+    fn copies(&self, p: &[f32]) -> Vec<Vec<f32>> {
+        match (&self.kind, &self.flip, &self.step) {
+            (ComponentKind::FlipUnion, Some(flip), _) => {
+                let dim = p.len();
+                let normal = &flip[..dim];
+                let norm2: f32 = normal.iter().map(|n| n * n).sum::<f32>() + 1.0e-6;
+                let side: f32 = p.iter().zip(normal).map(|(a, b)| a * b).sum::<f32>() + flip[dim];
+                let flipped = p
+                    .iter()
+                    .zip(normal)
+                    .map(|(x, n)| x - 2.0 * side / norm2 * n)
+                    .collect();
+                vec![p.to_vec(), flipped]
+            }
+            (ComponentKind::ForLoop { .. }, _, Some(step)) => (0..self.count.unwrap_or(1).max(1))
+                .map(|c| p.iter().zip(step).map(|(x, d)| x - c as f32 * d).collect())
+                .collect(),
+            _ => vec![p.to_vec()],
+        }
+    }
+
+    /// The component's occupancy at `p`; `hidden` lines (code-line indices) act as skips of
+    /// their left argument, which is how the app toggles a line off.
+    pub fn occupancy(&self, p: &[f32], sharpness: f64, hidden: &[usize]) -> f32 {
+        if !self.enabled {
+            return 0.0;
+        }
+        let live = self.program.live();
+        let mut best = 0.0f32;
+        for q in self.copies(p) {
+            let mut values: Vec<f32> = self
+                .parts
+                .iter()
+                .enumerate()
+                .map(|(i, part)| {
+                    if live[i] {
+                        part.occupancy(&q, sharpness)
+                    } else {
+                        0.0
+                    }
+                })
+                .collect();
+            for (code, line) in self.program.lines().iter().enumerate() {
+                let semantics = self.program.ops().ops[line.op].semantics;
+                let value = if hidden.contains(&code) {
+                    values[line.left]
+                } else {
+                    semantics.apply(values[line.left], values[line.right])
+                };
+                values.push(value);
+            }
+            best = best.max(values.last().copied().unwrap_or(0.0));
+        }
+        best
+    }
+
+    /// Occupancy of part `part` alone, at every copy the component places it.
+    pub fn part_occupancy(&self, part: usize, p: &[f32], sharpness: f64) -> f32 {
+        self.parts.get(part).map_or(0.0, |shape| {
+            self.copies(p)
+                .iter()
+                .map(|q| shape.occupancy(q, sharpness))
+                .fold(0.0, f32::max)
+        })
+    }
+
+    /// Drops parts the program never reads and renumbers the rest in order.
+    fn compact(mut self) -> Self {
+        let program = self.program.simplify();
+        let live = program.live();
+        let inputs = program.inputs();
+        let mut new_id = vec![0usize; live.len()];
+        let mut parts = Vec::new();
+        for i in 0..inputs {
+            if live[i] {
+                new_id[i] = parts.len();
+                parts.push(self.parts[i].clone());
+            }
+        }
+        let kept = parts.len().max(1);
+        if parts.is_empty() {
+            parts.push(self.parts[0].clone());
+        }
+        for (code, id) in (inputs..live.len()).enumerate() {
+            new_id[id] = kept + code;
+        }
+        let lines: Vec<Line> = program
+            .lines()
+            .iter()
+            .map(|l| Line {
+                op: l.op,
+                left: new_id[l.left],
+                right: new_id[l.right],
+            })
+            .collect();
+        if let Ok(compacted) = Program::new(program.ops().clone(), kept, lines) {
+            self.program = compacted;
+            self.parts = parts;
+        } else {
+            self.program = program;
+        }
+        self
+    }
+}
+
+/// A discrete graphics program in the normalized frame `[-½, ½]^D`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GraphicsProgram {
+    pub dim: usize,
+    pub sharpness: f64,
+    pub components: Vec<ProgramComponent>,
+}
+
+impl GraphicsProgram {
+    /// Simplifies every component's program and keeps only the parts it reads.
+    pub fn compacted(mut self) -> Self {
+        self.components = self
+            .components
+            .into_iter()
+            .map(ProgramComponent::compact)
+            .collect();
+        self
+    }
+
+    /// Occupancy in [0, 1] at `p` (D values).
+    pub fn occupancy(&self, p: &[f32]) -> f32 {
+        self.components
+            .iter()
+            .map(|c| c.occupancy(p, self.sharpness, &[]))
+            .fold(0.0, f32::max)
+    }
+
+    /// Live non-skip lines over all enabled components (the paper's program length).
+    pub fn live_lines(&self) -> usize {
+        self.components
+            .iter()
+            .filter(|c| c.enabled)
+            .map(|c| c.program.length())
+            .sum()
+    }
+
+    /// Parts read by enabled components.
+    pub fn live_parts(&self) -> usize {
+        self.components
+            .iter()
+            .filter(|c| c.enabled)
+            .map(|c| {
+                let live = c.program.live();
+                (0..c.program.inputs()).filter(|&i| live[i]).count()
+            })
+            .sum()
+    }
+
+    /// The program sampled at voxel centres of a `resolution³` grid placed like `frame`
+    /// (3D programs only).
+    pub fn voxelize(&self, resolution: usize, frame: &VoxelGrid) -> VoxelGrid {
+        let r = resolution.max(1);
+        let mut grid = VoxelGrid::empty(r);
+        let inside: Vec<bool> = (0..r * r * r)
+            .into_par_iter()
+            .map(|i| {
+                let xyz = [i / (r * r), (i / r) % r, i % r];
+                let p = grid.normalized_centre(xyz);
+                self.occupancy(&p) > 0.5
+            })
+            .collect();
+        for (i, value) in inside.into_iter().enumerate() {
+            if value {
+                grid.set([i / (r * r), (i / r) % r, i % r], true);
+            }
+        }
+        grid.translate = frame.translate;
+        grid.scale = frame.scale;
+        grid
+    }
+}
+
+fn vector(values: &[f32]) -> String {
+    let parts: Vec<String> = values.iter().map(|v| format!("{}", round3(*v))).collect();
+    format!("({})", parts.join(", "))
+}
+
+fn round3(v: f32) -> f32 {
+    let r = (v * 1000.0).round() / 1000.0;
+    if r == 0.0 { 0.0 } else { r }
+}
+
+impl fmt::Display for GraphicsProgram {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "# roap graphics program: {}D, {} live lines, {} parts",
+            self.dim,
+            self.live_lines(),
+            self.live_parts()
+        )?;
+        for (index, c) in self.components.iter().enumerate() {
+            let transform = match (&c.kind, &c.flip, &c.step) {
+                (ComponentKind::FlipUnion, Some(flip), _) => {
+                    let d = flip.len() - 1;
+                    format!(" over plane n = {}, c = {}", vector(&flip[..d]), round3(flip[d]))
+                }
+                (ComponentKind::ForLoop { .. }, _, Some(step)) => {
+                    format!(" × {} step {}", c.count.unwrap_or(1), vector(step))
+                }
+                _ => String::new(),
+            };
+            let state = if c.enabled { "" } else { " (off)" };
+            writeln!(f, "component {index}: {}{transform}{state}", c.kind.name())?;
+            let live = c.program.live();
+            let inputs = c.program.inputs();
+            for (i, part) in c.parts.iter().enumerate() {
+                if live.get(i).copied().unwrap_or(false) {
+                    writeln!(
+                        f,
+                        "  p{i} = {} at {} A = {}",
+                        part.describe(),
+                        vector(&part.translation),
+                        vector(&part.linear)
+                    )?;
+                }
+            }
+            let name = |id: usize| {
+                if id < inputs {
+                    format!("p{id}")
+                } else {
+                    format!("l{}", id - inputs)
+                }
+            };
+            for (code, line) in c.program.lines().iter().enumerate() {
+                let op = &c.program.ops().ops[line.op];
+                if op.semantics.arity() == 1 {
+                    writeln!(f, "  l{code} = {}({})", op.name, name(line.left))?;
+                } else {
+                    writeln!(
+                        f,
+                        "  l{code} = {}({}, {})",
+                        op.name,
+                        name(line.left),
+                        name(line.right)
+                    )?;
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,589 @@
+//! The soft graphics program: every component's relaxed straight-line program run by the
+//! differentiable interpreter over its parts' occupancies, under its flip-union or for-loop.
+//! Works on plain tensors for `T` tasks, so free parameters (per-shape synthesis) and a
+//! policy network (amortized inference) share it.
+
+use burn::module::{Module, Param};
+use burn::tensor::activation::{sigmoid, softmax};
+use burn::tensor::{Device, Distribution, Tensor, TensorData};
+
+use super::parts::{Library, PartTensors, Retrieval, initial_placement, surface_width, warp_width};
+use super::{ComponentKind, GraphicsProgram, PartFamily, PartShape, ProgramComponent, SketchConfig};
+use crate::relaxed::{self, Architecture, ArchitectureLogits, Relaxation};
+
+/// One component's parameters for `T` tasks.
+#[derive(Clone, Debug)]
+pub struct ComponentTensors {
+    pub logits: ArchitectureLogits,
+    pub parts: PartTensors,
+    /// Flip hyperplane `n·p + c = 0` as `[T, D + 1]` (flip-union only).
+    pub flip: Option<Tensor<2>>,
+    /// For-loop step `d`: [T, D].
+    pub step: Option<Tensor<2>>,
+    /// For-loop count logits (count 1..=C): [T, C].
+    pub count_logits: Option<Tensor<2>>,
+    /// On/off gate, on where ≥ 0: [T, 1].
+    pub gate: Option<Tensor<2>>,
+}
+
+/// A whole soft program for `T` tasks.
+#[derive(Clone, Debug)]
+pub struct ProgramTensors {
+    pub components: Vec<ComponentTensors>,
+    /// The shared library's warps and surfaces, if the family has one.
+    pub library: Option<(Tensor<2>, Tensor<2>)>,
+}
+
+/// How one evaluation draws the discrete choices.
+#[derive(Clone, Copy, Debug)]
+pub struct Draw {
+    pub relaxation: Relaxation,
+    pub retrieval: Retrieval,
+    /// Architectures drawn per task (min-sampling); outputs are task-major.
+    pub samples: usize,
+}
+
+/// What an evaluation returns.
+pub struct Evaluation {
+    /// `[T·k, N]` occupancies, task-major.
+    pub occupancy: Tensor<2>,
+}
+
+impl ProgramTensors {
+    pub fn tasks(&self) -> usize {
+        self.components
+            .first()
+            .map_or(0, |c| c.logits.tasks())
+    }
+
+    /// The policy's expected program length, summed over components: `[T]`.
+    pub fn expected_length(&self, sketch: &SketchConfig) -> Tensor<1> {
+        let ops = SketchConfig::ops();
+        let lengths: Vec<Tensor<1>> = self
+            .components
+            .iter()
+            .map(|c| relaxed::expected_length(&c.logits.probabilities(), &ops))
+            .collect();
+        let _ = sketch;
+        lengths
+            .into_iter()
+            .reduce(|a, b| a + b)
+            .expect("a sketch has at least one component")
+    }
+
+    /// Occupancy of the soft program at `points [T, N, D]`.
+    pub fn evaluate(&self, sketch: &SketchConfig, points: Tensor<3>, draw: Draw) -> Evaluation {
+        let ops = SketchConfig::ops();
+        let k = draw.samples.max(1);
+        let [tasks, n, dim] = points.dims();
+        let mut total: Option<Tensor<2>> = None;
+        for (kind, component) in sketch.components.iter().zip(&self.components) {
+            let copies = component_points(kind, component, points.clone());
+            let m = copies.len();
+            let all = Tensor::cat(copies, 1); // [T, m·N, D]
+            let (surfaces, warps) = component.parts.shapes(
+                &sketch.family,
+                self.library.as_ref().map(|(w, s)| (w, s)),
+                draw.retrieval,
+            );
+            let inputs = component
+                .parts
+                .occupancy(all, surfaces, warps, sketch.sharpness); // [T, P, m·N]
+            let inputs = relaxed::repeat_tasks(inputs, k);
+            let arch: Architecture = component.logits.relax_k(draw.relaxation, k);
+            let values = relaxed::execute(inputs, &arch, &ops).reshape([tasks * k, m, n]);
+            let mut value = combine(kind, component, values, k);
+            if let Some(gate) = &component.gate {
+                value = value * repeat_rows(straight_through_step(gate.clone()), k);
+            }
+            total = Some(match total {
+                None => value,
+                Some(t) => t.max_pair(value),
+            });
+        }
+        let _ = dim;
+        Evaluation {
+            occupancy: total.expect("a sketch has at least one component"),
+        }
+    }
+}
+
+/// The copies of the query points a component evaluates its sub-program at.
+fn component_points(
+    kind: &ComponentKind,
+    component: &ComponentTensors,
+    points: Tensor<3>,
+) -> Vec<Tensor<3>> {
+    let [tasks, _, dim] = points.dims();
+    match (kind, &component.flip, &component.step) {
+        (ComponentKind::FlipUnion, Some(flip), _) => {
+            let normal = flip.clone().slice([0..tasks, 0..dim]); // [T, D]
+            let offset = flip.clone().slice([0..tasks, dim..dim + 1]); // [T, 1]
+            let norm2 = normal.clone().powi_scalar(2).sum_dim(1) + 1.0e-6; // [T, 1]
+            let side = points.clone().matmul(normal.clone().unsqueeze_dim::<3>(2))
+                + offset.unsqueeze_dim::<3>(2); // [T, N, 1]
+            let scale = side * 2.0 / norm2.unsqueeze_dim::<3>(2);
+            let flipped = points.clone() - scale * normal.unsqueeze_dim::<3>(1);
+            vec![points, flipped]
+        }
+        (ComponentKind::ForLoop { max_count }, _, Some(step)) => (0..(*max_count).max(1))
+            .map(|c| points.clone() - step.clone().unsqueeze_dim::<3>(1) * (c as f64))
+            .collect(),
+        _ => vec![points],
+    }
+}
+
+/// Merges a component's copies `[T·k, m, N]` into its value `[T·k, N]`.
+fn combine(
+    kind: &ComponentKind,
+    component: &ComponentTensors,
+    values: Tensor<3>,
+    k: usize,
+) -> Tensor<2> {
+    let [rows, m, n] = values.dims();
+    let copy = |c: usize| values.clone().slice([0..rows, c..c + 1, 0..n]).squeeze_dim::<2>(1);
+    match (kind, &component.count_logits) {
+        (ComponentKind::ForLoop { .. }, Some(count_logits)) => {
+            // Σ_C π_C · max_{c < C} z(p − c·d).
+            let weights = repeat_rows(softmax(count_logits.clone(), 1), k); // [T·k, C]
+            let mut running = copy(0);
+            let mut total = running.clone() * weights.clone().slice([0..rows, 0..1]);
+            for c in 1..m {
+                running = running.max_pair(copy(c));
+                total = total + running.clone() * weights.clone().slice([0..rows, c..c + 1]);
+            }
+            total
+        }
+        _ => (1..m).fold(copy(0), |acc, c| acc.max_pair(copy(c))),
+    }
+}
+
+/// `[T, w]` → `[T·k, w]`, task-major.
+fn repeat_rows(t: Tensor<2>, k: usize) -> Tensor<2> {
+    let [tasks, w] = t.dims();
+    t.unsqueeze_dim::<3>(1)
+        .expand([tasks, k, w])
+        .reshape([tasks * k, w])
+}
+
+/// `1(x ≥ 0)` forward, the sigmoid's gradient backward.
+fn straight_through_step(x: Tensor<2>) -> Tensor<2> {
+    let soft = sigmoid(x.clone());
+    x.greater_equal_elem(0.0).float() - soft.clone().detach() + soft
+}
+
+/// Free architecture logits of one component (per-shape synthesis).
+#[derive(Module, Debug)]
+pub struct FreeLogits {
+    op_logits: Param<Tensor<3>>,
+    left_logits: Param<Tensor<3>>,
+    right_logits: Param<Tensor<3>>,
+}
+
+/// Free continuous parameters of one component: its parts and its transform.
+#[derive(Module, Debug)]
+pub struct FreeGeometry {
+    translation: Param<Tensor<3>>,
+    /// `A = diag(exp(−log_size)) (I + shear)`: sizes on a log scale, so Adam's steps
+    /// resize a part by a factor, whatever its size.
+    log_size: Param<Tensor<3>>,
+    shear: Param<Tensor<4>>,
+    warp_query: Option<Param<Tensor<3>>>,
+    surface_query: Option<Param<Tensor<3>>>,
+    flip: Option<Param<Tensor<2>>>,
+    step: Option<Param<Tensor<2>>>,
+    count_logits: Option<Param<Tensor<2>>>,
+    gate: Option<Param<Tensor<2>>>,
+}
+
+/// The discrete choices' logits, optimised with their own step size.
+#[derive(Module, Debug)]
+pub struct FreeArchitecture {
+    pub components: Vec<FreeLogits>,
+}
+
+/// The continuous parameters: parts, transforms and the shared library.
+#[derive(Module, Debug)]
+pub struct FreeShapes {
+    pub components: Vec<FreeGeometry>,
+    pub library: Option<Library>,
+}
+
+/// Where [`FreeProgram::new`] starts.
+#[derive(Clone, Debug)]
+pub struct Initialization {
+    /// Part centres, cycled over the parts (e.g. points inside the target shape).
+    pub centres: Vec<Vec<f32>>,
+    /// Initial part width.
+    pub part_size: f32,
+    /// Initial flip normal (unit, `D` values).
+    pub flip_normal: Vec<f32>,
+    /// Standard deviation of the initial architecture logits.
+    pub logit_scale: f64,
+    /// Added to the logits of "left argument = the previous line" and "right argument =
+    /// part i", so training starts near the chain `l_i = op(l_{i−1}, p_i)` over distinct
+    /// parts, which the length penalty prunes later, instead of from the shallow programs
+    /// that uniform logits over many parts favour (their expected length is about 1).
+    pub chain_bias: f64,
+    /// Added to the union operator's logit.
+    pub union_bias: f64,
+}
+
+/// Free parameters of a whole program for `T` independent tasks (restarts), plus the library.
+#[derive(Module, Debug)]
+pub struct FreeProgram {
+    pub architecture: FreeArchitecture,
+    pub shapes: FreeShapes,
+}
+
+impl FreeProgram {
+    pub fn new(sketch: &SketchConfig, tasks: usize, init: &Initialization, device: &Device) -> Self {
+        let dim = sketch.dim;
+        let parts = sketch.part_count();
+        let ops = SketchConfig::ops().len();
+        let (logits, geometry): (Vec<FreeLogits>, Vec<FreeGeometry>) = sketch
+            .components
+            .iter()
+            .enumerate()
+            .map(|(index, kind)| {
+                let logits = ArchitectureLogits::random(
+                    tasks,
+                    parts,
+                    sketch.lines,
+                    ops,
+                    init.logit_scale,
+                    device,
+                )
+                .with_bias(init.chain_bias, init.union_bias);
+                // Components start on different centres so they do not all fit the same spot.
+                let mut centres = init.centres.clone();
+                if !centres.is_empty() {
+                    let shift = (index * parts) % centres.len();
+                    centres.rotate_left(shift);
+                }
+                let (translation, _) = initial_placement(parts, dim, &centres, init.part_size);
+                let per_task = |data: Vec<f32>| -> Vec<f32> {
+                    (0..tasks).flat_map(|_| data.iter().copied()).collect()
+                };
+                let library = matches!(sketch.family, PartFamily::Library { .. });
+                let query = |width: usize| {
+                    library.then(|| {
+                        Param::from_tensor(Tensor::<3>::random(
+                            [tasks, parts, width],
+                            Distribution::Normal(0.0, 1.0),
+                            device,
+                        ))
+                    })
+                };
+                let mut normal = init.flip_normal.clone();
+                normal.resize(dim, 0.0);
+                normal.push(0.0); // offset
+                let flip = matches!(kind, ComponentKind::FlipUnion).then(|| {
+                    Param::from_tensor(Tensor::<2>::from_data(
+                        TensorData::new(per_task(normal.clone()), [tasks, dim + 1]),
+                        device,
+                    ))
+                });
+                let (step, count_logits) = match kind {
+                    ComponentKind::ForLoop { max_count } => {
+                        let mut d = vec![0.0f32; dim];
+                        d[0] = 0.25;
+                        (
+                            Some(Param::from_tensor(Tensor::<2>::from_data(
+                                TensorData::new(per_task(d), [tasks, dim]),
+                                device,
+                            ))),
+                            Some(Param::from_tensor(Tensor::<2>::zeros(
+                                [tasks, (*max_count).max(1)],
+                                device,
+                            ))),
+                        )
+                    }
+                    _ => (None, None),
+                };
+                let gate = (sketch.gates && index > 0).then(|| {
+                    Param::from_tensor(Tensor::<2>::ones([tasks, 1], device) * 0.5)
+                });
+                let free_logits = FreeLogits {
+                    op_logits: Param::from_tensor(logits.op_logits),
+                    left_logits: Param::from_tensor(logits.left_logits),
+                    right_logits: Param::from_tensor(logits.right_logits),
+                };
+                let free_geometry = FreeGeometry {
+                    translation: Param::from_tensor(Tensor::<3>::from_data(
+                        TensorData::new(per_task(translation), [tasks, parts, dim]),
+                        device,
+                    )),
+                    log_size: Param::from_tensor(
+                        Tensor::<3>::ones([tasks, parts, dim], device)
+                            * f64::from(init.part_size.max(1e-3).ln()),
+                    ),
+                    shear: Param::from_tensor(Tensor::<4>::zeros([tasks, parts, dim, dim], device)),
+                    warp_query: query(warp_width(dim)),
+                    surface_query: query(surface_width(dim)),
+                    flip,
+                    step,
+                    count_logits,
+                    gate,
+                };
+                (free_logits, free_geometry)
+            })
+            .unzip();
+        let library = match sketch.family {
+            PartFamily::Library { warps, surfaces } => {
+                Some(Library::random(warps, surfaces, dim, device))
+            }
+            PartFamily::CirclesSquares { .. } => None,
+        };
+        Self {
+            architecture: FreeArchitecture { components: logits },
+            shapes: FreeShapes {
+                components: geometry,
+                library,
+            },
+        }
+    }
+
+    /// The current parameters as plain tensors (tracked for autodiff).
+    pub fn tensors(&self, sketch: &SketchConfig) -> ProgramTensors {
+        let parts = sketch.part_count();
+        let components = self
+            .architecture
+            .components
+            .iter()
+            .zip(&self.shapes.components)
+            .map(|(l, c)| ComponentTensors {
+                logits: ArchitectureLogits {
+                    op_logits: l.op_logits.val(),
+                    left_logits: l.left_logits.val(),
+                    right_logits: l.right_logits.val(),
+                    inputs: parts,
+                },
+                parts: PartTensors {
+                    translation: c.translation.val(),
+                    linear: linear_map(c.log_size.val(), c.shear.val()),
+                    warp_query: c.warp_query.as_ref().map(Param::val),
+                    surface_query: c.surface_query.as_ref().map(Param::val),
+                },
+                flip: c.flip.as_ref().map(|f| through_origin(f.val(), sketch)),
+                step: c.step.as_ref().map(Param::val),
+                count_logits: c.count_logits.as_ref().map(Param::val),
+                gate: c.gate.as_ref().map(Param::val),
+            })
+            .collect();
+        ProgramTensors {
+            components,
+            library: self
+                .shapes
+                .library
+                .as_ref()
+                .map(|l| (l.warps.val(), l.surfaces.val())),
+        }
+    }
+}
+
+impl ArchitectureLogits {
+    /// `chain` on the arguments of the chain `l_i = op(l_{i−1}, p_i)` (line 0 reads two
+    /// parts), `union` on the first operator (the CSG set's union).
+    fn with_bias(mut self, chain: f64, union: f64) -> Self {
+        let [tasks, lines, width] = self.left_logits.dims();
+        let inputs = self.inputs;
+        let mut left = vec![0.0f32; lines * width];
+        let mut right = vec![0.0f32; lines * width];
+        for line in 0..lines {
+            let previous = if line == 0 { lines % inputs } else { inputs + line - 1 };
+            left[line * width + previous] = chain as f32;
+            right[line * width + line % inputs] = chain as f32;
+        }
+        let device = self.left_logits.device();
+        let expand = |bias: Vec<f32>| {
+            Tensor::<2>::from_data(TensorData::new(bias, [lines, width]), &device)
+                .unsqueeze_dim::<3>(0)
+                .expand([tasks, lines, width])
+        };
+        self.left_logits = self.left_logits + expand(left);
+        self.right_logits = self.right_logits + expand(right);
+        let ops = self.op_logits.dims()[2];
+        let mut op = vec![0.0f32; ops];
+        op[0] = union as f32;
+        let op = Tensor::<1>::from_data(TensorData::new(op, [ops]), &device)
+            .unsqueeze_dim::<2>(0)
+            .unsqueeze_dim::<3>(0)
+            .expand([tasks, lines, ops]);
+        self.op_logits = self.op_logits + op;
+        self
+    }
+}
+
+/// `A = diag(exp(−log_size)) (I + shear)`: `[T, P, D]`, `[T, P, D, D]` → `[T, P, D, D]`.
+fn linear_map(log_size: Tensor<3>, shear: Tensor<4>) -> Tensor<4> {
+    let [tasks, parts, dim] = log_size.dims();
+    let device = log_size.device();
+    let eye: Vec<f32> = (0..dim * dim)
+        .map(|i| if i % (dim + 1) == 0 { 1.0 } else { 0.0 })
+        .collect();
+    let identity = Tensor::<2>::from_data(TensorData::new(eye, [dim, dim]), &device)
+        .unsqueeze_dim::<3>(0)
+        .unsqueeze_dim::<4>(0)
+        .expand([tasks, parts, dim, dim]);
+    let inverse_size = log_size.neg().exp().unsqueeze_dim::<4>(3); // rows scaled
+    (identity + shear) * inverse_size
+}
+
+/// Zeroes the flip offset where the sketch wants planes through the origin.
+fn through_origin(flip: Tensor<2>, sketch: &SketchConfig) -> Tensor<2> {
+    if !sketch.flip_through_origin {
+        return flip;
+    }
+    let [tasks, width] = flip.dims();
+    let mut mask = vec![1.0f32; width];
+    mask[width - 1] = 0.0;
+    let device = flip.device();
+    flip * Tensor::<1>::from_data(TensorData::new(mask, [width]), &device)
+        .unsqueeze_dim::<2>(0)
+        .expand([tasks, width])
+}
+
+/// The tensor's values, row-major.
+pub fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .unwrap_or_default()
+}
+
+impl ProgramTensors {
+    /// The most likely discrete program of task `task`: argmax lines, argmax library entries,
+    /// hard gates, the most likely loop count; then simplified, keeping only live parts.
+    ///
+    /// # Errors
+    /// If an argmax architecture is not a valid program (it always is: the mask is causal).
+    pub fn discretize(
+        &self,
+        sketch: &SketchConfig,
+        task: usize,
+    ) -> Result<GraphicsProgram, crate::dsl::DslError> {
+        let ops = SketchConfig::ops();
+        let dim = sketch.dim;
+        let mut components = Vec::new();
+        for (kind, c) in sketch.components.iter().zip(&self.components) {
+            let row = |t: &Tensor<2>| {
+                let w = t.dims()[1];
+                values(t.clone().slice([task..task + 1, 0..w]))
+            };
+            let logits = ArchitectureLogits {
+                op_logits: task_slice3(&c.logits.op_logits, task),
+                left_logits: task_slice3(&c.logits.left_logits, task),
+                right_logits: task_slice3(&c.logits.right_logits, task),
+                inputs: c.logits.inputs,
+            };
+            let program = logits
+                .probabilities()
+                .discretize(&ops)?
+                .into_iter()
+                .next()
+                .ok_or_else(|| crate::dsl::DslError::Invalid("no program".into()))?;
+            let parts = c.parts.task(task);
+            let (surfaces, warps) = parts.shapes(
+                &sketch.family,
+                self.library.as_ref().map(|(w, s)| (w, s)),
+                Retrieval::Hard,
+            );
+            let indices = |query: &Option<Tensor<3>>, table: Option<&Tensor<2>>| -> Vec<Option<usize>> {
+                match (query, table) {
+                    (Some(q), Some(table)) => {
+                        let [_, count, width] = q.dims();
+                        let scores = q
+                            .clone()
+                            .reshape([count, width])
+                            .matmul(table.clone().transpose());
+                        values(scores.argmax(1).float())
+                            .into_iter()
+                            .map(|i| Some(i as usize))
+                            .collect()
+                    }
+                    _ => vec![None; parts.count()],
+                }
+            };
+            let surface_index = indices(&parts.surface_query, self.library.as_ref().map(|l| &l.1));
+            let warp_index = indices(&parts.warp_query, self.library.as_ref().map(|l| &l.0));
+            let count = parts.count();
+            let translation = values(parts.translation.clone());
+            let linear = values(parts.linear.clone());
+            let surfaces = values(surfaces);
+            let warps = warps.map(values);
+            let (sw, ww) = (surface_width(dim), warp_width(dim));
+            let shapes = (0..count)
+                .map(|i| PartShape {
+                    translation: translation[i * dim..(i + 1) * dim].to_vec(),
+                    linear: linear[i * dim * dim..(i + 1) * dim * dim].to_vec(),
+                    surface: surfaces[i * sw..(i + 1) * sw].to_vec(),
+                    warp: warps.as_ref().map(|w| w[i * ww..(i + 1) * ww].to_vec()),
+                    surface_index: surface_index[i],
+                    warp_index: warp_index[i],
+                })
+                .collect();
+            let count_choice = c.count_logits.as_ref().map(|l| {
+                let r = row(l);
+                1 + r
+                    .iter()
+                    .enumerate()
+                    .max_by(|a, b| a.1.total_cmp(b.1))
+                    .map_or(0, |(i, _)| i)
+            });
+            components.push(ProgramComponent {
+                kind: kind.clone(),
+                program,
+                parts: shapes,
+                flip: c.flip.as_ref().map(row),
+                step: c.step.as_ref().map(row),
+                count: count_choice,
+                enabled: c.gate.as_ref().is_none_or(|g| row(g)[0] >= 0.0),
+            });
+        }
+        Ok(GraphicsProgram {
+            dim,
+            sharpness: sketch.sharpness,
+            components,
+        }
+        .compacted())
+    }
+
+    /// A copy without autodiff history, for evaluation.
+    pub fn detached(&self) -> Self {
+        let d3 = |t: &Tensor<3>| t.clone().detach();
+        Self {
+            components: self
+                .components
+                .iter()
+                .map(|c| ComponentTensors {
+                    logits: ArchitectureLogits {
+                        op_logits: d3(&c.logits.op_logits),
+                        left_logits: d3(&c.logits.left_logits),
+                        right_logits: d3(&c.logits.right_logits),
+                        inputs: c.logits.inputs,
+                    },
+                    parts: PartTensors {
+                        translation: d3(&c.parts.translation),
+                        linear: c.parts.linear.clone().detach(),
+                        warp_query: c.parts.warp_query.as_ref().map(d3),
+                        surface_query: c.parts.surface_query.as_ref().map(d3),
+                    },
+                    flip: c.flip.clone().map(Tensor::detach),
+                    step: c.step.clone().map(Tensor::detach),
+                    count_logits: c.count_logits.clone().map(Tensor::detach),
+                    gate: c.gate.clone().map(Tensor::detach),
+                })
+                .collect(),
+            library: self
+                .library
+                .as_ref()
+                .map(|(w, s)| (w.clone().detach(), s.clone().detach())),
+        }
+    }
+}
+
+fn task_slice3(t: &Tensor<3>, task: usize) -> Tensor<3> {
+    let [_, a, b] = t.dims();
+    t.clone().slice([task..task + 1, 0..a, 0..b])
+}

@@ -1,0 +1,502 @@
+//! Per-shape synthesis (what the app's Synthesize button runs): fit a soft program's
+//! architecture logits and parts to one shape's samples, then discretize, simplify and
+//! re-evaluate the discrete program.
+
+use std::time::Instant;
+
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use rand::seq::SliceRandom as _;
+use rand::SeedableRng as _;
+use serde::{Deserialize, Serialize};
+
+use super::parts::Retrieval;
+use super::soft::{Draw, FreeProgram, Initialization, ProgramTensors};
+use super::{GraphicsProgram, SketchConfig};
+use crate::data::{PointSamples, VoxelGrid, sample_points};
+use crate::export::isosurface_of_grid;
+use crate::metrics;
+use crate::relaxed::Relaxation;
+use crate::train::{
+    ArchitectureSnapshot, EventSink, MetricsReport, RunControl, Schedule, StepReport,
+    TemperatureSchedule, TrainEvent,
+};
+
+/// Settings of [`synthesize`]; the defaults are `roap synth`'s.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SynthConfig {
+    pub sketch: SketchConfig,
+    pub steps: usize,
+    /// Labelled points drawn from the shape once (IM-NET style, biased to the surface).
+    pub sample_points: usize,
+    /// Of those, the points each step's loss sees.
+    pub batch_points: usize,
+    /// Adam step size of the architecture logits.
+    pub architecture_learning_rate: f64,
+    /// Adam step size of the parts, transforms and library.
+    pub shape_learning_rate: f64,
+    pub temperature: TemperatureSchedule,
+    /// λ: weight of the expected program length from halfway through training.
+    pub length_penalty: f64,
+    /// How occupancies are compared with the labels.
+    pub loss: FitLoss,
+    /// Min-sampling while training: architectures drawn per step, the best one optimised.
+    pub min_samples: usize,
+    /// `false`: plain softmax, the "w/o gumbel-softmax" ablation.
+    pub gumbel: bool,
+    /// Initial part width in the normalized frame.
+    pub part_size: f32,
+    /// See [`Initialization::chain_bias`].
+    pub chain_bias: f64,
+    /// See [`Initialization::union_bias`].
+    pub union_bias: f64,
+    /// Every this many steps: the discrete program, α and its metrics are reported.
+    pub report_every: usize,
+    /// Resolution at which the discrete program is voxelized for metrics and meshes.
+    pub eval_resolution: usize,
+    pub seed: u64,
+}
+
+impl Default for SynthConfig {
+    fn default() -> Self {
+        Self {
+            sketch: SketchConfig::paper_3d(),
+            steps: 600,
+            sample_points: crate::data::DEFAULT_SAMPLE_POINTS,
+            batch_points: 4096,
+            architecture_learning_rate: 0.1,
+            shape_learning_rate: 0.01,
+            temperature: TemperatureSchedule::Exponential {
+                start: 1.0,
+                end: 0.1,
+            },
+            length_penalty: 1e-4,
+            loss: FitLoss::CrossEntropy,
+            min_samples: 2,
+            gumbel: true,
+            part_size: 0.2,
+            chain_bias: 5.0,
+            union_bias: 2.0,
+            report_every: 100,
+            eval_resolution: 64,
+            seed: 0,
+        }
+    }
+}
+
+/// The per-point fit term.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FitLoss {
+    /// Squared error, as IM-NET trains. Its gradient vanishes where a part is confidently
+    /// wrong (a saturated sigmoid), so misplaced parts barely move.
+    SquaredError,
+    /// Binary cross-entropy: the gradient on a part's logit is `o − y`, never vanishing
+    /// where the part is wrong.
+    CrossEntropy,
+}
+
+impl FitLoss {
+    /// Mean over points: `occupancy [R, N]`, `labels [1, N]` → `[R, 1]`.
+    pub fn per_row(self, occupancy: Tensor<2>, labels: Tensor<2>) -> Tensor<2> {
+        match self {
+            Self::SquaredError => (occupancy - labels).powi_scalar(2).mean_dim(1),
+            Self::CrossEntropy => {
+                let o = occupancy.clamp(1.0e-6, 1.0 - 1.0e-6);
+                let inside = labels.clone() * o.clone().log();
+                let outside = (labels.neg() + 1.0) * (o.neg() + 1.0).log();
+                (inside + outside).neg().mean_dim(1)
+            }
+        }
+    }
+}
+
+/// The shape to fit.
+#[derive(Clone, Debug)]
+pub enum Target {
+    Voxels(VoxelGrid),
+}
+
+impl Target {
+    fn dim(&self) -> usize {
+        match self {
+            Self::Voxels(_) => 3,
+        }
+    }
+
+    fn samples(&self, count: usize, seed: u64) -> (Vec<f32>, Vec<f32>) {
+        match self {
+            Self::Voxels(grid) => {
+                let PointSamples { points, labels } = sample_points(grid, count, seed);
+                (points.into_iter().flatten().collect(), labels)
+            }
+        }
+    }
+
+    /// Points inside the shape, shuffled: where parts start.
+    fn inside_points(&self, seed: u64) -> Vec<Vec<f32>> {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let mut points: Vec<Vec<f32>> = match self {
+            Self::Voxels(grid) => {
+                let r = grid.resolution();
+                (0..r * r * r)
+                    .map(|i| [i / (r * r), (i / r) % r, i % r])
+                    .filter(|&xyz| grid.get(xyz))
+                    .map(|xyz| grid.normalized_centre(xyz).to_vec())
+                    .collect()
+            }
+        };
+        points.shuffle(&mut rng);
+        points
+    }
+
+    /// The unit normal of the axis plane through the origin the shape is most symmetric about.
+    fn symmetry_normal(&self) -> Vec<f32> {
+        match self {
+            Self::Voxels(grid) => {
+                let r = grid.resolution();
+                let agreement = |axis: usize| -> usize {
+                    (0..r * r * r)
+                        .map(|i| [i / (r * r), (i / r) % r, i % r])
+                        .filter(|&xyz| grid.get(xyz))
+                        .filter(|&xyz| {
+                            let mut mirrored = xyz;
+                            mirrored[axis] = r - 1 - xyz[axis];
+                            grid.get(mirrored)
+                        })
+                        .count()
+                };
+                let best = (0..3).max_by_key(|&a| agreement(a)).unwrap_or(0);
+                let mut normal = vec![0.0; 3];
+                normal[best] = 1.0;
+                normal
+            }
+        }
+    }
+
+    /// Chamfer ×1000 and IoU of a discrete program against the target.
+    fn score(&self, program: &GraphicsProgram, resolution: usize, seed: u64) -> (Option<f64>, Option<f64>, VoxelGrid) {
+        match self {
+            Self::Voxels(grid) => {
+                let reconstruction = program.voxelize(resolution, grid);
+                let at_target = crate::data::resample(&reconstruction, grid.resolution());
+                (
+                    metrics::chamfer_x1000(grid, &reconstruction, seed),
+                    metrics::iou(grid, &at_target),
+                    reconstruction,
+                )
+            }
+        }
+    }
+}
+
+/// Why [`synthesize`] could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum SynthError {
+    #[error("the target shape is empty: nothing to fit")]
+    EmptyTarget,
+    #[error("the sketch is {sketch}D but the target is {target}D")]
+    Dimension { sketch: usize, target: usize },
+    #[error("invalid settings: {0}")]
+    Config(String),
+    #[error(transparent)]
+    Program(#[from] crate::dsl::DslError),
+}
+
+/// How a run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    Finished,
+    Cancelled,
+    /// The loss stopped being a finite number; the program is the last good one.
+    NonFiniteLoss,
+}
+
+/// What [`synthesize`] found.
+#[derive(Clone, Debug, Serialize)]
+pub struct SynthOutcome {
+    pub program: GraphicsProgram,
+    /// Chamfer ×1000 of the discrete program against the target.
+    pub chamfer_x1000: Option<f64>,
+    /// Chamfer ×1000 of the soft program (final temperature, no noise, soft retrieval).
+    pub soft_chamfer_x1000: Option<f64>,
+    pub iou: Option<f64>,
+    pub live_lines: usize,
+    pub live_parts: usize,
+    pub steps: usize,
+    pub seconds: f64,
+    pub final_loss: f64,
+    pub stop: StopReason,
+    #[serde(skip)]
+    pub reconstruction: Option<VoxelGrid>,
+}
+
+/// Fits `target` with the soft program of `config.sketch`, reporting through `sink`, steered
+/// by `control` (checked between steps: a cancelled run still returns what it found).
+///
+/// `device` must have autodiff enabled.
+///
+/// # Errors
+/// An empty target, a sketch of the wrong dimension, or settings that cannot run.
+pub fn synthesize(
+    target: &Target,
+    config: &SynthConfig,
+    device: &Device,
+    sink: &mut dyn EventSink,
+    control: &RunControl,
+) -> Result<SynthOutcome, SynthError> {
+    let started = Instant::now();
+    let sketch = &config.sketch;
+    if sketch.dim != target.dim() {
+        return Err(SynthError::Dimension {
+            sketch: sketch.dim,
+            target: target.dim(),
+        });
+    }
+    if sketch.components.is_empty() || sketch.lines == 0 || sketch.part_count() == 0 {
+        return Err(SynthError::Config(
+            "a sketch needs at least one component, one line and one part".into(),
+        ));
+    }
+    let centres = target.inside_points(config.seed);
+    if centres.is_empty() {
+        return Err(SynthError::EmptyTarget);
+    }
+    device.seed(config.seed);
+    let dim = sketch.dim;
+    let (points, labels) = target.samples(config.sample_points.max(1), config.seed);
+    let pool = labels.len();
+    let batch = config.batch_points.clamp(1, pool);
+    let points = Tensor::<2>::from_data(TensorData::new(points, [pool, dim]), device);
+    let labels = Tensor::<1>::from_data(TensorData::new(labels, [pool]), device);
+
+    let init = Initialization {
+        centres,
+        part_size: config.part_size,
+        flip_normal: target.symmetry_normal(),
+        logit_scale: 0.1,
+        chain_bias: config.chain_bias,
+        union_bias: config.union_bias,
+    };
+    let mut model = FreeProgram::new(sketch, 1, &init, device);
+    let mut architecture_optimizer = AdamConfig::new().with_epsilon(1e-5).init();
+    let mut shape_optimizer = AdamConfig::new().with_epsilon(1e-5).init();
+    let schedule = Schedule {
+        total_steps: config.steps,
+        temperature: config.temperature.clone(),
+        length_penalty: config.length_penalty,
+    };
+    let mut rng = rand::rngs::StdRng::seed_from_u64(config.seed ^ 0xba7c4);
+    let mut order: Vec<i64> = (0..pool as i64).collect();
+    let mut cursor = pool;
+    let k = config.min_samples.max(1);
+    let mut final_loss = f64::NAN;
+    let mut stop = StopReason::Finished;
+    let mut steps_run = 0;
+    let mut last_good: Option<ProgramTensors> = None;
+    for step in 0..config.steps {
+        if !control.checkpoint() {
+            stop = StopReason::Cancelled;
+            break;
+        }
+        let temperature = schedule.temperature(step);
+        let tensors = model.tensors(sketch);
+        if step % config.report_every.max(1) == 0 {
+            report(target, sketch, config, &tensors, step, started, sink)?;
+        }
+        // A fresh batch of the sample pool, without replacement within a pass.
+        if cursor + batch > pool {
+            order.shuffle(&mut rng);
+            cursor = 0;
+        }
+        let indices = Tensor::<1, Int>::from_data(
+            TensorData::new(order[cursor..cursor + batch].to_vec(), [batch]),
+            device,
+        );
+        cursor += batch;
+        let batch_points = points.clone().select(0, indices.clone()).unsqueeze_dim::<3>(0);
+        let batch_labels = labels.clone().select(0, indices).unsqueeze_dim::<2>(0);
+        let relaxation = if config.gumbel {
+            Relaxation::GumbelSoftmax { temperature }
+        } else {
+            Relaxation::Softmax { temperature }
+        };
+        let draw = Draw {
+            relaxation,
+            retrieval: Retrieval::Soft {
+                temperature,
+                gumbel: config.gumbel,
+            },
+            samples: k,
+        };
+        let occupancy = tensors.evaluate(sketch, batch_points, draw).occupancy; // [k, N]
+        let per_draw = config.loss.per_row(occupancy, batch_labels); // [k, 1]
+        let fit = per_draw.min(); // min-sampling
+        let expected_length = tensors.expected_length(sketch);
+        let length_weight = schedule.length_weight(step);
+        let loss = fit.clone() + expected_length.clone() * length_weight;
+        let loss_value = scalar(&loss);
+        if !loss_value.is_finite() {
+            stop = StopReason::NonFiniteLoss;
+            break;
+        }
+        final_loss = loss_value;
+        sink.event(TrainEvent::Step(StepReport {
+            step,
+            total_steps: config.steps,
+            loss: loss_value,
+            fit_loss: scalar(&fit),
+            temperature,
+            length_weight,
+            expected_length: scalar(&expected_length.mean()),
+        }));
+        let mut grads = loss.backward();
+        let architecture_grads = GradientsParams::from_module(&mut grads, &model.architecture);
+        let shape_grads = GradientsParams::from_module(&mut grads, &model.shapes);
+        last_good = Some(tensors.detached());
+        model.architecture = architecture_optimizer.step(
+            config.architecture_learning_rate,
+            model.architecture,
+            architecture_grads,
+        );
+        model.shapes = shape_optimizer.step(config.shape_learning_rate, model.shapes, shape_grads);
+        steps_run = step + 1;
+    }
+
+    let tensors = match (stop, last_good) {
+        (StopReason::NonFiniteLoss, Some(good)) => good,
+        _ => model.tensors(sketch).detached(),
+    };
+    let program = tensors.discretize(sketch, 0)?;
+    let (chamfer, iou, reconstruction) = target.score(&program, config.eval_resolution, config.seed);
+    let soft_chamfer = soft_chamfer(target, sketch, config, &tensors, device);
+    report(target, sketch, config, &tensors, steps_run, started, sink)?;
+    Ok(SynthOutcome {
+        live_lines: program.live_lines(),
+        live_parts: program.live_parts(),
+        program,
+        chamfer_x1000: chamfer,
+        soft_chamfer_x1000: soft_chamfer,
+        iou,
+        steps: steps_run,
+        seconds: started.elapsed().as_secs_f64(),
+        final_loss,
+        stop,
+        reconstruction: Some(reconstruction),
+    })
+}
+
+/// Emits the discrete program, α, its metrics and its mesh.
+fn report(
+    target: &Target,
+    sketch: &SketchConfig,
+    config: &SynthConfig,
+    tensors: &ProgramTensors,
+    step: usize,
+    started: Instant,
+    sink: &mut dyn EventSink,
+) -> Result<(), SynthError> {
+    let tensors = tensors.detached();
+    let program = tensors.discretize(sketch, 0)?;
+    sink.event(TrainEvent::Program {
+        step,
+        text: program.to_string(),
+    });
+    sink.event(TrainEvent::Architecture(snapshot(&tensors, step)));
+    let (chamfer, iou, reconstruction) = target.score(&program, config.eval_resolution, config.seed);
+    sink.event(TrainEvent::Metrics(MetricsReport {
+        step,
+        elapsed_seconds: started.elapsed().as_secs_f64(),
+        chamfer_x1000: chamfer,
+        iou,
+        live_lines: program.live_lines(),
+    }));
+    let mut mesh = isosurface_of_grid(&reconstruction);
+    // Back into the normalized frame the program lives in.
+    for v in &mut mesh.vertices {
+        for (c, t) in v.iter_mut().zip(reconstruction.translate) {
+            *c = (*c - t) / reconstruction.scale - 0.5;
+        }
+    }
+    sink.event(TrainEvent::Mesh { step, mesh });
+    Ok(())
+}
+
+/// α of task 0 as plain numbers.
+fn snapshot(tensors: &ProgramTensors, step: usize) -> ArchitectureSnapshot {
+    let mut snapshot = ArchitectureSnapshot {
+        step,
+        op_names: SketchConfig::ops().ops.iter().map(|o| o.name.clone()).collect(),
+        ..ArchitectureSnapshot::default()
+    };
+    for c in &tensors.components {
+        let probs = c.logits.probabilities();
+        let rows = |t: Tensor<3>| -> Vec<Vec<f32>> {
+            let [_, lines, width] = t.dims();
+            let flat = super::soft::values(t.slice([0..1, 0..lines, 0..width]));
+            flat.chunks(width.max(1)).map(<[f32]>::to_vec).collect()
+        };
+        snapshot.op.push(rows(probs.op_probs));
+        snapshot.left.push(rows(probs.left_probs));
+        snapshot.right.push(rows(probs.right_probs));
+    }
+    snapshot
+}
+
+/// Chamfer of the soft program (softmax at the final temperature without noise) against the
+/// target: the other side of the soft-versus-discrete gap.
+fn soft_chamfer(
+    target: &Target,
+    sketch: &SketchConfig,
+    config: &SynthConfig,
+    tensors: &ProgramTensors,
+    device: &Device,
+) -> Option<f64> {
+    let Target::Voxels(grid) = target;
+    let temperature = config
+        .temperature
+        .temperature(1.0)
+        .max(f64::MIN_POSITIVE);
+    let draw = Draw {
+        relaxation: Relaxation::Softmax { temperature },
+        retrieval: Retrieval::Soft {
+            temperature,
+            gumbel: false,
+        },
+        samples: 1,
+    };
+    let r = config.eval_resolution.max(1);
+    let frame = VoxelGrid::empty(r);
+    let centres: Vec<f32> = (0..r * r * r)
+        .flat_map(|i| frame.normalized_centre([i / (r * r), (i / r) % r, i % r]))
+        .collect();
+    let chunk = 8192;
+    let mut occupancy = Vec::with_capacity(r * r * r);
+    for part in centres.chunks(chunk * 3) {
+        let n = part.len() / 3;
+        let points = Tensor::<3>::from_data(TensorData::new(part.to_vec(), [1, n, 3]), device);
+        let values = tensors.evaluate(sketch, points, draw).occupancy;
+        occupancy.extend(super::soft::values(values));
+    }
+    let mut soft = VoxelGrid::empty(r);
+    for (i, value) in occupancy.iter().enumerate() {
+        if *value > 0.5 {
+            soft.set([i / (r * r), (i / r) % r, i % r], true);
+        }
+    }
+    soft.translate = grid.translate;
+    soft.scale = grid.scale;
+    metrics::chamfer_x1000(grid, &soft, config.seed)
+}
+
+fn scalar(tensor: &Tensor<1>) -> f64 {
+    tensor
+        .to_data()
+        .convert::<f64>()
+        .try_into_vec::<f64>()
+        .ok()
+        .and_then(|v| v.first().copied())
+        .unwrap_or(f64::NAN)
+}
