@@ -71,7 +71,7 @@ fn recovers_the_bundled_csg_program() {
         .iter()
         .filter_map(|e| match e {
             TrainEvent::Step(report) => Some(report.clone()),
-            TrainEvent::Program { .. } => None,
+            _ => None,
         })
         .collect();
     assert_eq!(steps.len(), config.steps);

@@ -364,20 +364,6 @@ fn warp_feature_tensors(others: &[Tensor<3>]) -> Vec<Tensor<3>> {
 
 /// The same quantities in plain scalar code, for the discrete program.
 pub mod exact {
-    use super::{MIN_WARP_SCALE, warp_features};
-
-    /// Warp features of the axes after the first, in [`super::warp_feature_tensors`]' order.
-    pub fn warp_feature_values(others: &[f32]) -> Vec<f32> {
-        let mut features: Vec<f32> = others.to_vec();
-        features.extend(others.iter().map(|u| u * u));
-        for i in 0..others.len() {
-            for j in i + 1..others.len() {
-                features.push(others[i] * others[j]);
-            }
-        }
-        features
-    }
-
     /// `D` of one part at `p`.
     pub fn signed_distance(
         p: &[f32],
@@ -386,25 +372,6 @@ pub mod exact {
         surface: &[f32],
         warp: Option<&[f32]>,
     ) -> f32 {
-        let dim = p.len();
-        let mut u: Vec<f32> = (0..dim)
-            .map(|a| (0..dim).map(|b| linear[a * dim + b] * (p[b] - translation[b])).sum())
-            .collect();
-        if let Some(warp) = warp {
-            let f = warp_features(dim);
-            if warp[2 * f] >= 0.0 {
-                let features = warp_feature_values(&u[1..]);
-                let scale: f32 = features.iter().zip(&warp[..f]).map(|(x, w)| x * w).sum();
-                let shift: f32 = features.iter().zip(&warp[f..2 * f]).map(|(x, w)| x * w).sum();
-                u[0] = (u[0] - shift) / (scale + 1.0).max(MIN_WARP_SCALE);
-            }
-        }
-        let mut quadric = -1.0;
-        let mut walls = f32::NEG_INFINITY;
-        for (a, &x) in u.iter().enumerate() {
-            quadric += surface[a] * x * x + surface[dim + a] * x.abs();
-            walls = walls.max(2.0 * x.abs() - 1.0);
-        }
-        quadric.max(walls)
+        super::super::parts_kernel::signed_distance(p, translation, linear, surface, warp)
     }
 }

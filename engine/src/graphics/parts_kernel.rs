@@ -140,8 +140,97 @@ fn trace(part: &Part<'_>, x: &[f32], dim: usize) -> Trace {
     }
 }
 
+/// `D` of one part at `x`; `warp = None` for none. The exact evaluator's entry point.
+pub fn signed_distance(
+    x: &[f32],
+    translation: &[f32],
+    linear: &[f32],
+    surface: &[f32],
+    warp: Option<&[f32]>,
+) -> f32 {
+    let dim = x.len().min(MAX_DIM);
+    const NO_WARP: [f32; 2 * MAX_FEATURES + 1] = [-1.0; 2 * MAX_FEATURES + 1];
+    let part = Part {
+        translation,
+        linear,
+        surface,
+        warp: warp.unwrap_or(&NO_WARP[..warp_width(dim)]),
+    };
+    trace(&part, x, dim).distance
+}
+
+/// Occupancy of one part at `x`, skipping the warp and quadric where an unwarped axis
+/// already puts `x` far out (see [`FAR`]).
+pub fn part_occupancy(
+    x: &[f32],
+    translation: &[f32],
+    linear: &[f32],
+    surface: &[f32],
+    warp: Option<&[f32]>,
+    sharpness: f32,
+) -> f32 {
+    let dim = x.len().min(MAX_DIM);
+    const NO_WARP: [f32; 2 * MAX_FEATURES + 1] = [-1.0; 2 * MAX_FEATURES + 1];
+    let part = Part {
+        translation,
+        linear,
+        surface,
+        warp: warp.unwrap_or(&NO_WARP[..warp_width(dim)]),
+    };
+    occupancy(&part, x, dim, sharpness)
+}
+
 fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + (-x).exp())
+}
+
+/// Beyond this `k·D` the occupancy is below `2e-9`: [`forward`] skips the warp and the
+/// quadric (an axis wall after the warp-free axes already puts the point out), and
+/// [`backward`] skips pairs whose sigmoid slope `o(1 − o)` is below [`FLAT_SLOPE`].
+const FAR: f32 = 20.0;
+const FLAT_SLOPE: f32 = 1.0e-7;
+
+/// Occupancy of one pair; the early exit of [`FAR`].
+fn occupancy(part: &Part<'_>, x: &[f32], dim: usize, k: f32) -> f32 {
+    // Axes after the first are never warped: their walls bound D from below.
+    let mut wall = f32::NEG_INFINITY;
+    for a in 1..dim {
+        let u: f32 = (0..dim)
+            .map(|b| part.linear[a * dim + b] * (x[b] - part.translation[b]))
+            .sum();
+        wall = wall.max(2.0 * u.abs() - 1.0);
+    }
+    if k * wall > FAR {
+        return 0.0;
+    }
+    sigmoid(-k * trace(part, x, dim).distance)
+}
+
+/// One part against every point of its task: the far test runs branch-free over all points
+/// first (it vectorises), then only the near points get the full trace.
+fn forward_row<const D: usize>(part: &Part<'_>, points: &[f32], k: f32, out: &mut [f32]) {
+    let mut rows = [[0.0f32; D]; D];
+    let mut offsets = [0.0f32; D];
+    for a in 0..D {
+        for b in 0..D {
+            rows[a][b] = part.linear[a * D + b];
+            offsets[a] += rows[a][b] * part.translation[b];
+        }
+    }
+    let limit = (FAR / k + 1.0) * 0.5; // |u_a| beyond this is far
+    for (o, x) in out.iter_mut().zip(points.chunks_exact(D)) {
+        let mut far = false;
+        for a in 1..D {
+            let u: f32 = (0..D).map(|b| rows[a][b] * x[b]).sum::<f32>() - offsets[a];
+            far |= u.abs() > limit;
+        }
+        *o = if far { 0.0 } else { 1.0 };
+    }
+    for (o, x) in out.iter_mut().zip(points.chunks_exact(D)) {
+        if *o != 0.0 {
+            *o = sigmoid(-k * trace(part, x, D).distance);
+        }
+    }
 }
 
 /// Occupancies `[T, P, M]`.
@@ -157,17 +246,31 @@ pub fn forward(ops: &PartOperands<'_>) -> Vec<f32> {
         .par_chunks_mut(points.max(1))
         .enumerate()
         .for_each(|(row, out)| {
+            crate::relaxed::flush_subnormals();
             let (t, p) = (row / parts, row % parts);
             let part = ops.part(t, p);
-            for (m, o) in out.iter_mut().enumerate() {
-                *o = sigmoid(-ops.sharpness * trace(&part, ops.point(t, m), dim).distance);
+            let xs = &ops.points[t * points * dim..(t + 1) * points * dim];
+            match dim {
+                3 => forward_row::<3>(&part, xs, ops.sharpness, out),
+                2 => forward_row::<2>(&part, xs, ops.sharpness, out),
+                _ => {
+                    for (m, o) in out.iter_mut().enumerate() {
+                        *o = occupancy(&part, ops.point(t, m), dim, ops.sharpness);
+                    }
+                }
             }
         });
     output
 }
 
-/// Gradients of a loss whose gradient with respect to the output is `grad_output [T, P, M]`.
-pub fn backward(ops: &PartOperands<'_>, grad_output: &[f32], want_points: bool) -> PartGrads {
+/// Gradients of a loss whose gradient with respect to the output is `grad_output [T, P, M]`;
+/// `output` is what [`forward`] returned.
+pub fn backward(
+    ops: &PartOperands<'_>,
+    output: &[f32],
+    grad_output: &[f32],
+    want_points: bool,
+) -> PartGrads {
     let PartDims {
         tasks,
         parts,
@@ -180,6 +283,7 @@ pub fn backward(ops: &PartOperands<'_>, grad_output: &[f32], want_points: bool) 
     let rows: Vec<(Vec<f32>, Vec<f32>)> = (0..tasks * parts)
         .into_par_iter()
         .map(|row| {
+            crate::relaxed::flush_subnormals();
             let (t, p) = (row / parts, row % parts);
             let part = ops.part(t, p);
             let mut params = vec![0.0f32; dim + dim * dim + sw + ww];
@@ -196,15 +300,13 @@ pub fn backward(ops: &PartOperands<'_>, grad_output: &[f32], want_points: bool) 
             let gate_slope = sigmoid(gate_logit) * (1.0 - sigmoid(gate_logit));
             for m in 0..points {
                 let upstream = grad_output[row * points + m];
-                if upstream == 0.0 {
+                let o = output[row * points + m];
+                let slope = o * (1.0 - o);
+                if upstream == 0.0 || slope < FLAT_SLOPE {
                     continue;
                 }
                 let tr = trace(&part, ops.point(t, m), dim);
-                let o = sigmoid(-k * tr.distance);
-                let g_distance = upstream * o * (1.0 - o) * (-k);
-                if g_distance == 0.0 {
-                    continue;
-                }
+                let g_distance = upstream * slope * (-k);
                 // D = max(quadric, walls).
                 let mut g_warped = [0.0f32; MAX_DIM];
                 if tr.quadric >= tr.walls {
@@ -289,7 +391,7 @@ fn sign(u: f32) -> f32 {
     }
 }
 
-/// [`super::parts::exact::warp_feature_values`] without allocating: linear terms, squares,
+/// The warp features: linear terms, squares,
 /// pairwise products.
 fn feature_values(others: &[f32]) -> [f32; MAX_FEATURES] {
     let n = others.len();

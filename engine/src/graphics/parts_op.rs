@@ -148,15 +148,21 @@ impl PartsBackend for Flex {
 #[derive(Debug)]
 struct PartsBackward;
 
+#[derive(Debug, Clone)]
+struct PartsState {
+    call: Arc<Call>,
+    output: Arc<Vec<f32>>,
+}
+
 impl Backward<Flex, 5> for PartsBackward {
-    type State = Arc<Call>;
+    type State = PartsState;
 
     fn backward(self, ops: Ops<Self::State, 5>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let call = ops.state;
+        let PartsState { call, output } = ops.state;
         let grad_output = contiguous_f32(grads.consume::<Flex>(&ops.node));
         let [points, translation, linear, surfaces, warps] = ops.parents;
         let computed =
-            parts_kernel::backward(&call.operands(), slice_of(&grad_output), points.is_some());
+            parts_kernel::backward(&call.operands(), &output, slice_of(&grad_output), points.is_some());
         for (parent, values, like) in [
             (points, computed.points, &call.points),
             (translation, computed.translation, &call.translation),
@@ -197,8 +203,13 @@ impl<C: CheckpointStrategy> PartsBackend for Autodiff<Flex, C> {
         );
         match PartsBackward.prepare::<C>(nodes).compute_bound().stateful() {
             OpsKind::Tracked(prep) => {
-                let output = call.output_tensor(parts_kernel::forward(&call.operands()));
-                prep.finish(Arc::new(call), output)
+                let values = parts_kernel::forward(&call.operands());
+                let output = call.output_tensor(values.clone());
+                let state = PartsState {
+                    call: Arc::new(call),
+                    output: Arc::new(values),
+                };
+                prep.finish(state, output)
             }
             OpsKind::UnTracked(prep) => {
                 let output = call.output_tensor(parts_kernel::forward(&call.operands()));

@@ -46,7 +46,14 @@ impl PartShape {
     }
 
     pub fn occupancy(&self, p: &[f32], sharpness: f64) -> f32 {
-        sigmoid(-(sharpness as f32) * self.signed_distance(p))
+        crate::graphics::parts_kernel::part_occupancy(
+            p,
+            &self.translation,
+            &self.linear,
+            &self.surface,
+            self.warp.as_deref(),
+            sharpness as f32,
+        )
     }
 
     /// A short human name: `circle`, `square`, `box`, `ellipsoid`, or `quadric #i`.
@@ -77,10 +84,6 @@ impl PartShape {
     }
 }
 
-fn sigmoid(x: f32) -> f32 {
-    1.0 / (1.0 + (-x).exp())
-}
-
 /// One component: its kind, its straight-line program over its parts (part `i` is input
 /// line `i`), and its transform.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -102,68 +105,78 @@ pub struct ProgramComponent {
 
 impl ProgramComponent {
     /// The copies of `p` the component evaluates its program at.
-    fn copies(&self, p: &[f32]) -> Vec<Vec<f32>> {
+    fn copies(&self, p: &[f32]) -> Vec<[f32; 3]> {
+        let dim = p.len().min(3);
+        let mut point = [0.0f32; 3];
+        point[..dim].copy_from_slice(&p[..dim]);
         match (&self.kind, &self.flip, &self.step) {
             (ComponentKind::FlipUnion, Some(flip), _) => {
-                let dim = p.len();
                 let normal = &flip[..dim];
                 let norm2: f32 = normal.iter().map(|n| n * n).sum::<f32>() + 1.0e-6;
                 let side: f32 = p.iter().zip(normal).map(|(a, b)| a * b).sum::<f32>() + flip[dim];
-                let flipped = p
-                    .iter()
-                    .zip(normal)
-                    .map(|(x, n)| x - 2.0 * side / norm2 * n)
-                    .collect();
-                vec![p.to_vec(), flipped]
+                let mut flipped = point;
+                for (x, n) in flipped.iter_mut().zip(normal) {
+                    *x -= 2.0 * side / norm2 * n;
+                }
+                vec![point, flipped]
             }
             (ComponentKind::ForLoop { .. }, _, Some(step)) => (0..self.count.unwrap_or(1).max(1))
-                .map(|c| p.iter().zip(step).map(|(x, d)| x - c as f32 * d).collect())
+                .map(|c| {
+                    let mut moved = point;
+                    for (x, d) in moved.iter_mut().zip(step) {
+                        *x -= c as f32 * d;
+                    }
+                    moved
+                })
                 .collect(),
-            _ => vec![p.to_vec()],
+            _ => vec![point],
         }
     }
 
     /// The component's occupancy at `p`; `hidden` lines (code-line indices) act as skips of
     /// their left argument, which is how the app toggles a line off.
     pub fn occupancy(&self, p: &[f32], sharpness: f64, hidden: &[usize]) -> f32 {
+        self.occupancy_with(p, sharpness, hidden, &mut Vec::new())
+    }
+
+    /// [`Self::occupancy`] reusing `scratch` for the line values.
+    pub fn occupancy_with(
+        &self,
+        p: &[f32],
+        sharpness: f64,
+        hidden: &[usize],
+        scratch: &mut Vec<f32>,
+    ) -> f32 {
         if !self.enabled {
             return 0.0;
         }
-        let live = self.program.live();
+        let dim = p.len().min(3);
         let mut best = 0.0f32;
         for q in self.copies(p) {
-            let mut values: Vec<f32> = self
-                .parts
-                .iter()
-                .enumerate()
-                .map(|(i, part)| {
-                    if live[i] {
-                        part.occupancy(&q, sharpness)
-                    } else {
-                        0.0
-                    }
-                })
-                .collect();
+            scratch.clear();
+            // After `compacted` every part is live; dead parts of other programs cost time only.
+            scratch.extend(self.parts.iter().map(|part| part.occupancy(&q[..dim], sharpness)));
             for (code, line) in self.program.lines().iter().enumerate() {
                 let semantics = self.program.ops().ops[line.op].semantics;
                 let value = if hidden.contains(&code) {
-                    values[line.left]
+                    scratch[line.left]
                 } else {
-                    semantics.apply(values[line.left], values[line.right])
+                    semantics.apply(scratch[line.left], scratch[line.right])
                 };
-                values.push(value);
+                scratch.push(value);
             }
-            best = best.max(values.last().copied().unwrap_or(0.0));
+            best = best.max(scratch.last().copied().unwrap_or(0.0));
         }
         best
     }
 
     /// Occupancy of part `part` alone, at every copy the component places it.
     pub fn part_occupancy(&self, part: usize, p: &[f32], sharpness: f64) -> f32 {
+        let dim = p.len().min(3);
         self.parts.get(part).map_or(0.0, |shape| {
             self.copies(p)
                 .iter()
-                .map(|q| shape.occupancy(q, sharpness))
+                .map(|q| shape.occupancy(&q[..dim], sharpness))
                 .fold(0.0, f32::max)
         })
     }
@@ -228,9 +241,14 @@ impl GraphicsProgram {
 
     /// Occupancy in [0, 1] at `p` (D values).
     pub fn occupancy(&self, p: &[f32]) -> f32 {
+        self.occupancy_with(p, &mut Vec::new())
+    }
+
+    /// [`Self::occupancy`] reusing `scratch`.
+    pub fn occupancy_with(&self, p: &[f32], scratch: &mut Vec<f32>) -> f32 {
         self.components
             .iter()
-            .map(|c| c.occupancy(p, self.sharpness, &[]))
+            .map(|c| c.occupancy_with(p, self.sharpness, &[], scratch))
             .fold(0.0, f32::max)
     }
 
@@ -262,10 +280,10 @@ impl GraphicsProgram {
         let mut grid = VoxelGrid::empty(r);
         let inside: Vec<bool> = (0..r * r * r)
             .into_par_iter()
-            .map(|i| {
+            .map_init(Vec::new, |scratch, i| {
                 let xyz = [i / (r * r), (i / r) % r, i % r];
                 let p = grid.normalized_centre(xyz);
-                self.occupancy(&p) > 0.5
+                self.occupancy_with(&p, scratch) > 0.5
             })
             .collect();
         for (i, value) in inside.into_iter().enumerate() {

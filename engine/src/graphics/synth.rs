@@ -248,6 +248,7 @@ pub fn synthesize(
     control: &RunControl,
 ) -> Result<SynthOutcome, SynthError> {
     let started = Instant::now();
+    crate::relaxed::flush_subnormals();
     let sketch = &config.sketch;
     if sketch.dim != target.dim() {
         return Err(SynthError::Dimension {

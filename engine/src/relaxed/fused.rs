@@ -148,7 +148,10 @@ pub fn forward(operands: &Operands<'_>) -> (Vec<f32>, Saved) {
     let units = d.units();
     let blocks: Vec<BlockState> = units
         .par_iter()
-        .map(|&(task, block)| forward_block(operands, &stacked[task], task, block))
+        .map(|&(task, block)| {
+            super::gemm::flush_subnormals();
+            forward_block(operands, &stacked[task], task, block)
+        })
         .collect();
     let mut output = vec![0.0; d.tasks * d.points];
     for (&(task, block), state) in units.iter().zip(&blocks) {
@@ -249,6 +252,7 @@ pub fn backward(operands: &Operands<'_>, saved: &Saved, grad_output: &[f32]) -> 
         .par_iter()
         .zip(&saved.blocks)
         .map(|(&(task, block), state)| {
+            super::gemm::flush_subnormals();
             backward_block(operands, &stacked[task], task, block, state, grad_output)
         })
         .collect();

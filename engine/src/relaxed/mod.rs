@@ -9,5 +9,6 @@ mod interpreter;
 mod length;
 
 pub use architecture::{Architecture, ArchitectureLogits, Relaxation, causal_mask, repeat_tasks};
+pub use gemm::flush_subnormals;
 pub use interpreter::{apply, execute, execute_reference};
 pub use length::expected_length;
