@@ -74,7 +74,7 @@ impl SketchConfig {
             },
             gates: false,
             flip_through_origin: true,
-            sharpness: 75.0,
+            sharpness: 20.0,
         }
     }
 
@@ -97,7 +97,7 @@ impl SketchConfig {
             },
             gates: true,
             flip_through_origin: false,
-            sharpness: 75.0,
+            sharpness: 20.0,
         }
     }
 

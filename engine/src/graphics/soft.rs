@@ -41,6 +41,9 @@ pub struct Draw {
     pub retrieval: Retrieval,
     /// Architectures drawn per task (min-sampling); outputs are task-major.
     pub samples: usize,
+    /// Whether draw 0 of each task is the noise-free mode (see
+    /// [`ArchitectureLogits::relax_k_with_mode`]).
+    pub include_mode: bool,
 }
 
 /// What an evaluation returns.
@@ -56,15 +59,18 @@ impl ProgramTensors {
             .map_or(0, |c| c.logits.tasks())
     }
 
-    /// The policy's expected program length, summed over components: `[T]`.
-    pub fn expected_length(&self, sketch: &SketchConfig) -> Tensor<1> {
+    /// Expected program length of the noise-free program at `temperature` (the mode that
+    /// min-sampling always weighs), summed over components: `[T]`.
+    pub fn expected_length(&self, temperature: f64) -> Tensor<1> {
         let ops = SketchConfig::ops();
         let lengths: Vec<Tensor<1>> = self
             .components
             .iter()
-            .map(|c| relaxed::expected_length(&c.logits.probabilities(), &ops))
+            .map(|c| {
+                let alpha = c.logits.relax(Relaxation::Softmax { temperature });
+                relaxed::expected_length(&alpha, &ops)
+            })
             .collect();
-        let _ = sketch;
         lengths
             .into_iter()
             .reduce(|a, b| a + b)
@@ -90,7 +96,11 @@ impl ProgramTensors {
                 .parts
                 .occupancy(all, surfaces, warps, sketch.sharpness); // [T, P, m·N]
             let inputs = relaxed::repeat_tasks(inputs, k);
-            let arch: Architecture = component.logits.relax_k(draw.relaxation, k);
+            let arch: Architecture = if draw.include_mode {
+                component.logits.relax_k_with_mode(draw.relaxation, k)
+            } else {
+                component.logits.relax_k(draw.relaxation, k)
+            };
             let values = relaxed::execute(inputs, &arch, &ops).reshape([tasks * k, m, n]);
             let mut value = combine(kind, component, values, k);
             if let Some(gate) = &component.gate {

@@ -62,22 +62,22 @@ impl Default for SynthConfig {
     fn default() -> Self {
         Self {
             sketch: SketchConfig::paper_3d(),
-            steps: 600,
+            steps: 800,
             sample_points: crate::data::DEFAULT_SAMPLE_POINTS,
             batch_points: 4096,
-            architecture_learning_rate: 0.1,
-            shape_learning_rate: 0.01,
+            architecture_learning_rate: 0.05,
+            shape_learning_rate: 0.02,
             temperature: TemperatureSchedule::Exponential {
                 start: 1.0,
-                end: 0.1,
+                end: 0.02,
             },
             length_penalty: 1e-4,
             loss: FitLoss::CrossEntropy,
             min_samples: 2,
             gumbel: true,
             part_size: 0.2,
-            chain_bias: 5.0,
-            union_bias: 2.0,
+            chain_bias: 8.0,
+            union_bias: 6.0,
             report_every: 100,
             eval_resolution: 64,
             seed: 0,
@@ -220,12 +220,15 @@ pub struct SynthOutcome {
     pub program: GraphicsProgram,
     /// Chamfer ×1000 of the discrete program against the target.
     pub chamfer_x1000: Option<f64>,
-    /// Chamfer ×1000 of the soft program (final temperature, no noise, soft retrieval).
+    /// Chamfer ×1000 of the soft program the kept discrete program came from (its step's
+    /// temperature, no noise, soft retrieval).
     pub soft_chamfer_x1000: Option<f64>,
     pub iou: Option<f64>,
     pub live_lines: usize,
     pub live_parts: usize,
     pub steps: usize,
+    /// The step whose discrete program was kept (the best any report saw).
+    pub chosen_step: usize,
     pub seconds: f64,
     pub final_loss: f64,
     pub stop: StopReason,
@@ -297,6 +300,9 @@ pub fn synthesize(
     let mut stop = StopReason::Finished;
     let mut steps_run = 0;
     let mut last_good: Option<ProgramTensors> = None;
+    // Min-sampling over time: late steps at low temperature can flip an argmax for the
+    // worse, so the run returns the best discrete program any report saw.
+    let mut best: Option<Checkpoint> = None;
     for step in 0..config.steps {
         if !control.checkpoint() {
             stop = StopReason::Cancelled;
@@ -305,7 +311,10 @@ pub fn synthesize(
         let temperature = schedule.temperature(step);
         let tensors = model.tensors(sketch);
         if step % config.report_every.max(1) == 0 {
-            report(target, sketch, config, &tensors, step, started, sink)?;
+            let seen = report(target, sketch, config, &tensors, step, started, sink)?;
+            if best.as_ref().is_none_or(|b| seen.key() < b.key()) {
+                best = Some(seen);
+            }
         }
         // A fresh batch of the sample pool, without replacement within a pass.
         if cursor + batch > pool {
@@ -326,16 +335,19 @@ pub fn synthesize(
         };
         let draw = Draw {
             relaxation,
+            // The library is read noise-free: the architecture's draws are noise enough, and
+            // parts that change shape at random every step fit nothing.
             retrieval: Retrieval::Soft {
                 temperature,
-                gumbel: config.gumbel,
+                gumbel: false,
             },
             samples: k,
+            include_mode: true,
         };
         let occupancy = tensors.evaluate(sketch, batch_points, draw).occupancy; // [k, N]
         let per_draw = config.loss.per_row(occupancy, batch_labels); // [k, 1]
         let fit = per_draw.min(); // min-sampling
-        let expected_length = tensors.expected_length(sketch);
+        let expected_length = tensors.expected_length(temperature);
         let length_weight = schedule.length_weight(step);
         let loss = fit.clone() + expected_length.clone() * length_weight;
         let loss_value = scalar(&loss);
@@ -370,11 +382,33 @@ pub fn synthesize(
         (StopReason::NonFiniteLoss, Some(good)) => good,
         _ => model.tensors(sketch).detached(),
     };
-    let program = tensors.discretize(sketch, 0)?;
-    let (chamfer, iou, reconstruction) = target.score(&program, config.eval_resolution, config.seed);
-    let soft_chamfer = soft_chamfer(target, sketch, config, &tensors, device);
-    report(target, sketch, config, &tensors, steps_run, started, sink)?;
+    let last = report(target, sketch, config, &tensors, steps_run, started, sink)?;
+    let chosen = match best {
+        Some(b) if b.key() < last.key() => b,
+        _ => last,
+    };
+    let Checkpoint {
+        step: chosen_step,
+        program,
+        chamfer,
+        iou,
+        reconstruction,
+        tensors,
+    } = chosen;
+    let soft_chamfer = soft_chamfer(
+        target,
+        sketch,
+        config,
+        &tensors,
+        schedule.temperature(chosen_step),
+        device,
+    );
+    sink.event(TrainEvent::Program {
+        step: steps_run,
+        text: program.to_string(),
+    });
     Ok(SynthOutcome {
+        chosen_step,
         live_lines: program.live_lines(),
         live_parts: program.live_parts(),
         program,
@@ -398,7 +432,7 @@ fn report(
     step: usize,
     started: Instant,
     sink: &mut dyn EventSink,
-) -> Result<(), SynthError> {
+) -> Result<Checkpoint, SynthError> {
     let tensors = tensors.detached();
     let program = tensors.discretize(sketch, 0)?;
     sink.event(TrainEvent::Program {
@@ -422,7 +456,31 @@ fn report(
         }
     }
     sink.event(TrainEvent::Mesh { step, mesh });
-    Ok(())
+    Ok(Checkpoint {
+        step,
+        program,
+        chamfer,
+        iou,
+        reconstruction,
+        tensors,
+    })
+}
+
+/// A discrete program seen at a report, with the soft program it came from.
+struct Checkpoint {
+    step: usize,
+    program: GraphicsProgram,
+    chamfer: Option<f64>,
+    iou: Option<f64>,
+    reconstruction: VoxelGrid,
+    tensors: ProgramTensors,
+}
+
+impl Checkpoint {
+    /// Lower is better; a program without surface is worst.
+    fn key(&self) -> f64 {
+        self.chamfer.unwrap_or(f64::INFINITY)
+    }
 }
 
 /// α of task 0 as plain numbers.
@@ -446,20 +504,18 @@ fn snapshot(tensors: &ProgramTensors, step: usize) -> ArchitectureSnapshot {
     snapshot
 }
 
-/// Chamfer of the soft program (softmax at the final temperature without noise) against the
-/// target: the other side of the soft-versus-discrete gap.
+/// Chamfer of the soft program (softmax at its step's temperature, without noise: the mode
+/// min-sampling trained) against the target: the other side of the soft-versus-discrete gap.
 fn soft_chamfer(
     target: &Target,
     sketch: &SketchConfig,
     config: &SynthConfig,
     tensors: &ProgramTensors,
+    temperature: f64,
     device: &Device,
 ) -> Option<f64> {
     let Target::Voxels(grid) = target;
-    let temperature = config
-        .temperature
-        .temperature(1.0)
-        .max(f64::MIN_POSITIVE);
+    let temperature = temperature.max(1e-6);
     let draw = Draw {
         relaxation: Relaxation::Softmax { temperature },
         retrieval: Retrieval::Soft {
@@ -467,6 +523,7 @@ fn soft_chamfer(
             gumbel: false,
         },
         samples: 1,
+        include_mode: false,
     };
     let r = config.eval_resolution.max(1);
     let frame = VoxelGrid::empty(r);

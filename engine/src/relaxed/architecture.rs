@@ -131,6 +131,42 @@ impl ArchitectureLogits {
     }
 }
 
+impl ArchitectureLogits {
+    /// Like [`Self::relax_k`], but draw 0 of every task is the noise-free softmax at the
+    /// relaxation's temperature: min-sampling then always weighs the policy's own mode
+    /// against `k − 1` noisy draws, so a run never trains on noise alone.
+    pub fn relax_k_with_mode(&self, relaxation: Relaxation, k: usize) -> Architecture {
+        let temperature = match relaxation {
+            Relaxation::Softmax { temperature }
+            | Relaxation::GumbelSoftmax { temperature }
+            | Relaxation::StraightThrough { temperature } => temperature,
+        };
+        let mode = self.relax(Relaxation::Softmax { temperature });
+        if k <= 1 {
+            return mode;
+        }
+        let draws = self.relax_k(relaxation, k - 1);
+        let tasks = self.tasks();
+        let merge = |mode: Tensor<3>, draws: Tensor<3>| {
+            let [_, rows, cols] = mode.dims();
+            Tensor::cat(
+                vec![
+                    mode.unsqueeze_dim::<4>(1),
+                    draws.reshape([tasks, k - 1, rows, cols]),
+                ],
+                1,
+            )
+            .reshape([tasks * k, rows, cols])
+        };
+        Architecture {
+            op_probs: merge(mode.op_probs, draws.op_probs),
+            left_probs: merge(mode.left_probs, draws.left_probs),
+            right_probs: merge(mode.right_probs, draws.right_probs),
+            inputs: self.inputs,
+        }
+    }
+}
+
 /// Repeats each task `k` times along dim 0, task-major.
 pub fn repeat_tasks(tensor: Tensor<3>, k: usize) -> Tensor<3> {
     let [tasks, rows, cols] = tensor.dims();
