@@ -9,13 +9,25 @@ use roap_engine::train::{RunControl, TrainEvent};
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let shape = args.get(1).map_or("samples/shapes/chair.binvox", String::as_str);
-    let mut config = serde_json::to_value(SynthConfig::default())?;
+    // `FILE.hdf5:INDEX` is image INDEX of a BSP-Net-style `pixels` dataset: a 2D run.
+    let image = shape.split_once(".hdf5:").map(|(file, index)| {
+        let dataset = roap_engine::data::read_u8_dataset(format!("{file}.hdf5").as_ref(), "pixels");
+        (dataset, index.parse::<usize>().unwrap_or(0))
+    });
+    let defaults = if image.is_some() { SynthConfig::paper_2d() } else { SynthConfig::default() };
+    let mut config = serde_json::to_value(defaults)?;
     if let Some(patch) = args.get(2) {
         let patch: serde_json::Value = serde_json::from_str(patch)?;
         merge(&mut config, &patch);
     }
     let config: SynthConfig = serde_json::from_value(config)?;
-    let grid = resample(&read_shape(shape.as_ref(), 64)?, 64);
+    let target = match image {
+        Some((dataset, index)) => Target::Pixels(
+            roap_engine::data::image_of_dataset(&dataset?, index)
+                .ok_or_else(|| anyhow::anyhow!("no image {index}"))?,
+        ),
+        None => Target::Voxels(resample(&read_shape(shape.as_ref(), 64)?, 64)),
+    };
     let device = burn::tensor::Device::flex().autodiff();
     let started = std::time::Instant::now();
     let mut sink = |event: TrainEvent| match event {
@@ -29,16 +41,16 @@ fn main() -> anyhow::Result<()> {
         ),
         TrainEvent::Metrics(m) => println!(
             "  metrics step {} at {:.1}s: chamfer {:?} iou {:?} live {}",
-            m.step, m.elapsed_seconds, m.chamfer_x1000, m.iou, m.live_lines
+            m.step, m.elapsed_seconds, m.chamfer, m.iou, m.live_lines
         ),
         _ => {}
     };
-    let outcome = synthesize(&Target::Voxels(grid), &config, &device, &mut sink, &RunControl::default())?;
+    let outcome = synthesize(&target, &config, &device, &mut sink, &RunControl::default())?;
     println!("{}", outcome.program);
     println!(
         "final: chamfer {:?} soft {:?} iou {:?} live lines {} parts {} in {:.1}s",
-        outcome.chamfer_x1000,
-        outcome.soft_chamfer_x1000,
+        outcome.chamfer,
+        outcome.soft_chamfer,
         outcome.iou,
         outcome.live_lines,
         outcome.live_parts,

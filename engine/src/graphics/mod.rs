@@ -11,8 +11,10 @@ mod program;
 pub mod sketch;
 pub mod soft;
 mod synth;
+mod target;
 
 pub use parts::PartFamily;
 pub use program::{GraphicsProgram, PartShape, ProgramComponent};
 pub use sketch::{ComponentKind, SketchConfig};
-pub use synth::{FitLoss, StopReason, SynthConfig, SynthError, SynthOutcome, Target, synthesize};
+pub use synth::{FitLoss, StopReason, SynthConfig, SynthError, SynthOutcome, synthesize};
+pub use target::{Reconstruction, Score, Target, iou_2d};

@@ -273,6 +273,14 @@ impl GraphicsProgram {
             .sum()
     }
 
+    /// Occupancies at many points (`dim` values each, flattened), in parallel.
+    pub fn occupancies(&self, points: &[f32]) -> Vec<f32> {
+        points
+            .par_chunks(self.dim.max(1))
+            .map_init(Vec::new, |scratch, p| self.occupancy_with(p, scratch))
+            .collect()
+    }
+
     /// The program sampled at voxel centres of a `resolution³` grid placed like `frame`
     /// (3D programs only).
     pub fn voxelize(&self, resolution: usize, frame: &VoxelGrid) -> VoxelGrid {

@@ -6,16 +6,15 @@ use std::time::Instant;
 
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use rand::seq::SliceRandom as _;
 use rand::SeedableRng as _;
+use rand::seq::SliceRandom as _;
 use serde::{Deserialize, Serialize};
 
 use super::parts::Retrieval;
 use super::soft::{Draw, FreeProgram, Initialization, ProgramTensors};
+use super::target::{Reconstruction, Score, Target};
 use super::{GraphicsProgram, SketchConfig};
-use crate::data::{PointSamples, VoxelGrid, sample_points};
 use crate::export::isosurface_of_grid;
-use crate::metrics;
 use crate::relaxed::Relaxation;
 use crate::train::{
     ArchitectureSnapshot, EventSink, MetricsReport, RunControl, Schedule, StepReport,
@@ -85,6 +84,18 @@ impl Default for SynthConfig {
     }
 }
 
+impl SynthConfig {
+    /// The paper's 2D setting (App. B.2): a simple, two symmetry and one repeated component,
+    /// 20 lines each over 16 circles and 16 squares, fitted to a 64×64 image.
+    pub fn paper_2d() -> Self {
+        Self {
+            sketch: SketchConfig::paper_2d(),
+            part_size: 0.25,
+            ..Self::default()
+        }
+    }
+}
+
 /// The per-point fit term.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -107,85 +118,6 @@ impl FitLoss {
                 let inside = labels.clone() * o.clone().log();
                 let outside = (labels.neg() + 1.0) * (o.neg() + 1.0).log();
                 (inside + outside).neg().mean_dim(1)
-            }
-        }
-    }
-}
-
-/// The shape to fit.
-#[derive(Clone, Debug)]
-pub enum Target {
-    Voxels(VoxelGrid),
-}
-
-impl Target {
-    fn dim(&self) -> usize {
-        match self {
-            Self::Voxels(_) => 3,
-        }
-    }
-
-    fn samples(&self, count: usize, seed: u64) -> (Vec<f32>, Vec<f32>) {
-        match self {
-            Self::Voxels(grid) => {
-                let PointSamples { points, labels } = sample_points(grid, count, seed);
-                (points.into_iter().flatten().collect(), labels)
-            }
-        }
-    }
-
-    /// Points inside the shape, shuffled: where parts start.
-    fn inside_points(&self, seed: u64) -> Vec<Vec<f32>> {
-        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-        let mut points: Vec<Vec<f32>> = match self {
-            Self::Voxels(grid) => {
-                let r = grid.resolution();
-                (0..r * r * r)
-                    .map(|i| [i / (r * r), (i / r) % r, i % r])
-                    .filter(|&xyz| grid.get(xyz))
-                    .map(|xyz| grid.normalized_centre(xyz).to_vec())
-                    .collect()
-            }
-        };
-        points.shuffle(&mut rng);
-        points
-    }
-
-    /// The unit normal of the axis plane through the origin the shape is most symmetric about.
-    fn symmetry_normal(&self) -> Vec<f32> {
-        match self {
-            Self::Voxels(grid) => {
-                let r = grid.resolution();
-                let agreement = |axis: usize| -> usize {
-                    (0..r * r * r)
-                        .map(|i| [i / (r * r), (i / r) % r, i % r])
-                        .filter(|&xyz| grid.get(xyz))
-                        .filter(|&xyz| {
-                            let mut mirrored = xyz;
-                            mirrored[axis] = r - 1 - xyz[axis];
-                            grid.get(mirrored)
-                        })
-                        .count()
-                };
-                let best = (0..3).max_by_key(|&a| agreement(a)).unwrap_or(0);
-                let mut normal = vec![0.0; 3];
-                normal[best] = 1.0;
-                normal
-            }
-        }
-    }
-
-    /// Chamfer ×1000 and IoU of a discrete program against the target.
-    fn score(&self, program: &GraphicsProgram, resolution: usize, seed: u64) -> (Option<f64>, Option<f64>, VoxelGrid) {
-        match self {
-            Self::Voxels(grid) => {
-                let reconstruction = program.voxelize(resolution, grid);
-                let at_target = crate::data::resample(&reconstruction, grid.resolution());
-                (
-                    metrics::chamfer_x1000(grid, &reconstruction, seed),
-                    metrics::iou(grid, &at_target),
-                    reconstruction,
-                )
             }
         }
     }
@@ -218,11 +150,12 @@ pub enum StopReason {
 #[derive(Clone, Debug, Serialize)]
 pub struct SynthOutcome {
     pub program: GraphicsProgram,
-    /// Chamfer ×1000 of the discrete program against the target.
-    pub chamfer_x1000: Option<f64>,
-    /// Chamfer ×1000 of the soft program the kept discrete program came from (its step's
+    /// Chamfer of the discrete program against the target: ×1000 by the BSP-Net
+    /// convention in 3D, in pixels by the CSGNet convention in 2D.
+    pub chamfer: Option<f64>,
+    /// The same for the soft program the kept discrete program came from (its step's
     /// temperature, no noise, soft retrieval).
-    pub soft_chamfer_x1000: Option<f64>,
+    pub soft_chamfer: Option<f64>,
     pub iou: Option<f64>,
     pub live_lines: usize,
     pub live_parts: usize,
@@ -232,8 +165,9 @@ pub struct SynthOutcome {
     pub seconds: f64,
     pub final_loss: f64,
     pub stop: StopReason,
+    /// The kept program rasterised like the target.
     #[serde(skip)]
-    pub reconstruction: Option<VoxelGrid>,
+    pub reconstruction: Option<Reconstruction>,
 }
 
 /// Fits `target` with the soft program of `config.sketch`, reporting through `sink`, steered
@@ -390,8 +324,7 @@ pub fn synthesize(
     let Checkpoint {
         step: chosen_step,
         program,
-        chamfer,
-        iou,
+        score,
         reconstruction,
         tensors,
     } = chosen;
@@ -412,9 +345,9 @@ pub fn synthesize(
         live_lines: program.live_lines(),
         live_parts: program.live_parts(),
         program,
-        chamfer_x1000: chamfer,
-        soft_chamfer_x1000: soft_chamfer,
-        iou,
+        chamfer: score.chamfer,
+        soft_chamfer,
+        iou: score.iou,
         steps: steps_run,
         seconds: started.elapsed().as_secs_f64(),
         final_loss,
@@ -440,27 +373,29 @@ fn report(
         text: program.to_string(),
     });
     sink.event(TrainEvent::Architecture(snapshot(&tensors, step)));
-    let (chamfer, iou, reconstruction) = target.score(&program, config.eval_resolution, config.seed);
+    let reconstruction = rasterise(target, &program, config.eval_resolution);
+    let score = target.score(&reconstruction, config.seed);
     sink.event(TrainEvent::Metrics(MetricsReport {
         step,
         elapsed_seconds: started.elapsed().as_secs_f64(),
-        chamfer_x1000: chamfer,
-        iou,
+        chamfer: score.chamfer,
+        iou: score.iou,
         live_lines: program.live_lines(),
     }));
-    let mut mesh = isosurface_of_grid(&reconstruction);
-    // Back into the normalized frame the program lives in.
-    for v in &mut mesh.vertices {
-        for (c, t) in v.iter_mut().zip(reconstruction.translate) {
-            *c = (*c - t) / reconstruction.scale - 0.5;
+    if let Reconstruction::Voxels(voxels) = &reconstruction {
+        let mut mesh = isosurface_of_grid(voxels);
+        // Back into the normalized frame the program lives in.
+        for v in &mut mesh.vertices {
+            for (c, t) in v.iter_mut().zip(voxels.translate) {
+                *c = (*c - t) / voxels.scale - 0.5;
+            }
         }
+        sink.event(TrainEvent::Mesh { step, mesh });
     }
-    sink.event(TrainEvent::Mesh { step, mesh });
     Ok(Checkpoint {
         step,
         program,
-        chamfer,
-        iou,
+        score,
         reconstruction,
         tensors,
     })
@@ -470,17 +405,22 @@ fn report(
 struct Checkpoint {
     step: usize,
     program: GraphicsProgram,
-    chamfer: Option<f64>,
-    iou: Option<f64>,
-    reconstruction: VoxelGrid,
+    score: Score,
+    reconstruction: Reconstruction,
     tensors: ProgramTensors,
 }
 
 impl Checkpoint {
     /// Lower is better; a program without surface is worst.
     fn key(&self) -> f64 {
-        self.chamfer.unwrap_or(f64::INFINITY)
+        self.score.chamfer.unwrap_or(f64::INFINITY)
     }
+}
+
+/// The discrete program at the target's query points, rasterised like the target.
+fn rasterise(target: &Target, program: &GraphicsProgram, resolution: usize) -> Reconstruction {
+    let (points, _) = target.query_points(resolution);
+    target.rasterise(resolution, &program.occupancies(&points))
 }
 
 /// α of task 0 as plain numbers.
@@ -514,7 +454,6 @@ fn soft_chamfer(
     temperature: f64,
     device: &Device,
 ) -> Option<f64> {
-    let Target::Voxels(grid) = target;
     let temperature = temperature.max(1e-6);
     let draw = Draw {
         relaxation: Relaxation::Softmax { temperature },
@@ -525,28 +464,17 @@ fn soft_chamfer(
         samples: 1,
         include_mode: false,
     };
-    let r = config.eval_resolution.max(1);
-    let frame = VoxelGrid::empty(r);
-    let centres: Vec<f32> = (0..r * r * r)
-        .flat_map(|i| frame.normalized_centre([i / (r * r), (i / r) % r, i % r]))
-        .collect();
-    let chunk = 8192;
-    let mut occupancy = Vec::with_capacity(r * r * r);
-    for part in centres.chunks(chunk * 3) {
-        let n = part.len() / 3;
-        let points = Tensor::<3>::from_data(TensorData::new(part.to_vec(), [1, n, 3]), device);
+    let dim = sketch.dim;
+    let (points, _) = target.query_points(config.eval_resolution);
+    let mut occupancy = Vec::with_capacity(points.len() / dim);
+    for chunk in points.chunks(8192 * dim) {
+        let n = chunk.len() / dim;
+        let points = Tensor::<3>::from_data(TensorData::new(chunk.to_vec(), [1, n, dim]), device);
         let values = tensors.evaluate(sketch, points, draw).occupancy;
         occupancy.extend(super::soft::values(values));
     }
-    let mut soft = VoxelGrid::empty(r);
-    for (i, value) in occupancy.iter().enumerate() {
-        if *value > 0.5 {
-            soft.set([i / (r * r), (i / r) % r, i % r], true);
-        }
-    }
-    soft.translate = grid.translate;
-    soft.scale = grid.scale;
-    metrics::chamfer_x1000(grid, &soft, config.seed)
+    let soft = target.rasterise(config.eval_resolution, &occupancy);
+    target.score(&soft, config.seed).chamfer
 }
 
 fn scalar(tensor: &Tensor<1>) -> f64 {

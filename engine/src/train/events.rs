@@ -57,7 +57,8 @@ pub struct ArchitectureSnapshot {
 pub struct MetricsReport {
     pub step: usize,
     pub elapsed_seconds: f64,
-    pub chamfer_x1000: Option<f64>,
+    /// ×1000 by the BSP-Net convention in 3D; pixels by the CSGNet convention in 2D.
+    pub chamfer: Option<f64>,
     pub iou: Option<f64>,
     pub live_lines: usize,
 }

@@ -6,19 +6,30 @@ use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng as _;
-use roap_engine::data::{Crop, VoxelGrid, read_shape, resample};
+use roap_engine::data::{
+    Crop, PixelGrid, VoxelGrid, image_of_dataset, read_png, read_shape, read_u8_dataset, resample,
+};
 use roap_engine::device::{self, DeviceChoice};
 use roap_engine::export::{MeshFormat, write_mesh, write_parts};
 use roap_engine::graphics::meshes::{part_meshes, program_surface};
-use roap_engine::graphics::{SynthConfig, Target, synthesize};
+use roap_engine::graphics::{GraphicsProgram, Reconstruction, SynthConfig, Target, synthesize};
 use roap_engine::train::{RunControl, TemperatureSchedule, TrainEvent};
 
 use super::write_atomically;
 
 #[derive(Args)]
 pub struct SynthArgs {
-    /// The shape: .binvox, or a mesh (.obj .off .stl .ply) voxelized at --res.
+    /// The shape: .binvox, or a mesh (.obj .off .stl .ply) voxelized at --res, for a 3D
+    /// program; a .png image, or an image of an HDF5 file (.hdf5/.h5, see --index and
+    /// --key), for a 2D one.
     shape: PathBuf,
+    /// Which image of an HDF5 file.
+    #[arg(long, default_value_t = 0)]
+    index: usize,
+    /// The HDF5 dataset holding [N, H, W(, 1)] u8 images (BSP-Net: pixels; CSGNet:
+    /// train_images, val_images, test_images).
+    #[arg(long, default_value = "pixels")]
+    key: String,
     /// Folder for program.txt, program.json, mesh.obj, parts/ and metrics.json.
     #[arg(long)]
     out: PathBuf,
@@ -80,11 +91,15 @@ enum CropArg {
 }
 
 impl SynthArgs {
-    fn config(&self) -> SynthConfig {
+    fn config(&self, dim: usize) -> SynthConfig {
         let mut config = SynthConfig {
             seed: self.seed,
             gumbel: !self.no_gumbel,
-            ..SynthConfig::default()
+            ..if dim == 2 {
+                SynthConfig::paper_2d()
+            } else {
+                SynthConfig::default()
+            }
         };
         let set = |slot: &mut usize, value: Option<usize>| {
             if let Some(v) = value {
@@ -125,13 +140,58 @@ impl SynthArgs {
     }
 }
 
+/// What the shape file holds.
+enum Loaded {
+    Shape3d(VoxelGrid),
+    Image(PixelGrid),
+}
+
+fn load(args: &SynthArgs) -> anyhow::Result<Loaded> {
+    let extension = args
+        .shape
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    Ok(match extension.as_str() {
+        "png" => {
+            let bytes = std::fs::read(&args.shape)
+                .with_context(|| format!("reading {}", args.shape.display()))?;
+            Loaded::Image(read_png(&bytes).with_context(|| args.shape.display().to_string())?)
+        }
+        "hdf5" | "h5" => {
+            let dataset = read_u8_dataset(&args.shape, &args.key)?;
+            let image = image_of_dataset(&dataset, args.index).with_context(|| {
+                format!(
+                    "{}: no image {} in dataset {:?} of shape {:?}",
+                    args.shape.display(),
+                    args.index,
+                    args.key,
+                    dataset.shape
+                )
+            })?;
+            Loaded::Image(image)
+        }
+        _ => Loaded::Shape3d(resample(&read_shape(&args.shape, args.res)?, args.res)),
+    })
+}
+
 pub fn run_synth(args: &SynthArgs, choice: DeviceChoice) -> anyhow::Result<()> {
-    let full = resample(&read_shape(&args.shape, args.res)?, args.res);
+    let loaded = load(args)?;
     let crop = args.crop();
-    let input = crop.apply(&full);
+    let (target, full) = match &loaded {
+        Loaded::Shape3d(full) => (Target::Voxels(crop.apply(full)), Some(full)),
+        Loaded::Image(image) => {
+            anyhow::ensure!(
+                matches!(crop, Crop::None),
+                "--crop applies to 3D shapes only"
+            );
+            (Target::Pixels(image.clone()), None)
+        }
+    };
     let chosen = device::choose(choice)?;
     eprintln!("device: {}", chosen.description);
-    let config = args.config();
+    let config = args.config(target.dim());
     std::fs::create_dir_all(args.out.join("parts"))
         .with_context(|| format!("creating {}", args.out.display()))?;
 
@@ -150,41 +210,78 @@ pub fn run_synth(args: &SynthArgs, choice: DeviceChoice) -> anyhow::Result<()> {
             ));
         }
         TrainEvent::Metrics(m) => {
-            chamfer = m.chamfer_x1000.map_or("-".into(), |c| format!("{c:.3}"));
-            tracing::info!(step = m.step, seconds = m.elapsed_seconds, chamfer = ?m.chamfer_x1000, iou = ?m.iou, "metrics");
+            chamfer = m.chamfer.map_or("-".into(), |c| format!("{c:.3}"));
+            tracing::info!(step = m.step, seconds = m.elapsed_seconds, chamfer = ?m.chamfer, iou = ?m.iou, "metrics");
         }
         _ => {}
     };
     let device = chosen.device.clone().autodiff();
-    let outcome = synthesize(
-        &Target::Voxels(input.clone()),
-        &config,
-        &device,
-        &mut sink,
-        &RunControl::default(),
-    )?;
+    let outcome = synthesize(&target, &config, &device, &mut sink, &RunControl::default())?;
     bar.finish_and_clear();
 
-    // Completion quality: against the full shape when the input was cropped.
-    let against_full = match (&crop, &outcome.reconstruction) {
-        (Crop::None, _) | (_, None) => None,
-        (_, Some(reconstruction)) => {
-            roap_engine::metrics::chamfer_x1000(&full, reconstruction, config.seed)
-        }
-    };
     let program = &outcome.program;
     write_atomically(&args.out.join("program.txt"), program.to_string().as_bytes())?;
     write_atomically(
         &args.out.join("program.json"),
         serde_json::to_string_pretty(program)?.as_bytes(),
     )?;
-    let to_model = |mesh: &mut roap_engine::data::TriangleMesh| to_model_frame(mesh, &full);
+    // Completion quality: against the full shape when the input was cropped.
+    let against_full = match (&crop, full, &outcome.reconstruction) {
+        (Crop::None, ..) => None,
+        (_, Some(full), Some(Reconstruction::Voxels(voxels))) => {
+            roap_engine::metrics::chamfer_x1000(full, voxels, config.seed)
+        }
+        _ => None,
+    };
+    let (chamfer_key, soft_key) = if target.dim() == 3 {
+        ("chamfer_x1000", "soft_chamfer_x1000")
+    } else {
+        ("chamfer_2d_px", "soft_chamfer_2d_px")
+    };
+    let mut metrics = serde_json::json!({
+        "shape": args.shape.display().to_string(),
+        "crop": crop,
+        "device": chosen.description,
+        "chamfer_vs_full_x1000": against_full,
+        "iou": outcome.iou,
+        "live_lines": outcome.live_lines,
+        "live_parts": outcome.live_parts,
+        "steps": outcome.steps,
+        "kept_step": outcome.chosen_step,
+        "seconds": outcome.seconds,
+        "final_loss": outcome.final_loss,
+        "stop": outcome.stop,
+        "config": config,
+    });
+    metrics[chamfer_key] = serde_json::json!(outcome.chamfer);
+    metrics[soft_key] = serde_json::json!(outcome.soft_chamfer);
+    let text = serde_json::to_string_pretty(&metrics)?;
+    write_atomically(&args.out.join("metrics.json"), text.as_bytes())?;
+    match (full, &outcome.reconstruction) {
+        (Some(full), _) => write_meshes(args, program, full)?,
+        (None, Some(Reconstruction::Pixels(pixels))) => {
+            write_atomically(&args.out.join("reconstruction.png"), &png_of(pixels)?)?;
+        }
+        _ => {}
+    }
+    print!("{program}");
+    println!("{}", serde_json::to_string(&metrics)?);
+    Ok(())
+}
+
+/// The program's surface and one mesh per live part, in the shape's model space.
+fn write_meshes(args: &SynthArgs, program: &GraphicsProgram, full: &VoxelGrid) -> anyhow::Result<()> {
+    let to_model = |mesh: &mut roap_engine::data::TriangleMesh| to_model_frame(mesh, full);
     let mut surface = program_surface(program, args.mesh_res);
     to_model(&mut surface);
     write_file(&args.out.join("mesh.obj"), |out| {
         write_mesh(out, &surface, MeshFormat::Obj)
     })?;
-    let mut parts = part_meshes(program, args.mesh_res);
+    // A live part can lie outside the unit cube (it then adds nothing): it has no mesh.
+    let mut parts: Vec<_> = part_meshes(program, args.mesh_res)
+        .into_iter()
+        .filter(|p| !p.mesh.triangles.is_empty())
+        .collect();
     for part in &mut parts {
         to_model(&mut part.mesh);
         let path = args.out.join("parts").join(format!("{}.ply", part.name));
@@ -195,27 +292,17 @@ pub fn run_synth(args: &SynthArgs, choice: DeviceChoice) -> anyhow::Result<()> {
             write_parts(out, &parts, MeshFormat::Ply)
         })?;
     }
-    let metrics = serde_json::json!({
-        "shape": args.shape.display().to_string(),
-        "crop": crop,
-        "device": chosen.description,
-        "chamfer_x1000": outcome.chamfer_x1000,
-        "soft_chamfer_x1000": outcome.soft_chamfer_x1000,
-        "chamfer_vs_full_x1000": against_full,
-        "iou": outcome.iou,
-        "live_lines": outcome.live_lines,
-        "live_parts": outcome.live_parts,
-        "steps": outcome.steps,
-        "seconds": outcome.seconds,
-        "final_loss": outcome.final_loss,
-        "stop": outcome.stop,
-        "config": config,
-    });
-    let text = serde_json::to_string_pretty(&metrics)?;
-    write_atomically(&args.out.join("metrics.json"), text.as_bytes())?;
-    print!("{program}");
-    println!("{}", serde_json::to_string(&metrics)?);
     Ok(())
+}
+
+/// A black-and-white PNG of an image.
+fn png_of(pixels: &PixelGrid) -> anyhow::Result<Vec<u8>> {
+    let image = image::GrayImage::from_fn(pixels.width as u32, pixels.height as u32, |c, r| {
+        image::Luma([if pixels.get(r as isize, c as isize) { 255 } else { 0 }])
+    });
+    let mut bytes = Vec::new();
+    image.write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)?;
+    Ok(bytes)
 }
 
 /// Normalized frame → the shape's model space, so exports overlay the input file.

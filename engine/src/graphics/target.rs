@@ -1,0 +1,231 @@
+//! The shape a synthesis fits, in 2D (a binary image) or 3D (a voxel grid), behind one
+//! interface: labelled training points, starting points for parts, a symmetry guess, the
+//! query grid a program is rasterised on, and the metrics of a rasterised program.
+
+use rand::SeedableRng as _;
+use rand::seq::SliceRandom as _;
+
+use crate::data::{PixelGrid, PointSamples, VoxelGrid, sample_points};
+use crate::metrics;
+
+/// The shape to fit. Both live in the normalized frame `[-½, ½]^D`; an image's column runs
+/// along x and its row along y.
+#[derive(Clone, Debug)]
+pub enum Target {
+    Voxels(VoxelGrid),
+    Pixels(PixelGrid),
+}
+
+/// A program rasterised like its target.
+#[derive(Clone, Debug)]
+pub enum Reconstruction {
+    Voxels(VoxelGrid),
+    Pixels(PixelGrid),
+}
+
+/// How a reconstruction compares with its target.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Score {
+    /// 3D: ×1000, BSP-Net convention; 2D: pixels, CSGNet convention.
+    pub chamfer: Option<f64>,
+    pub iou: Option<f64>,
+}
+
+impl Target {
+    pub fn dim(&self) -> usize {
+        match self {
+            Self::Voxels(_) => 3,
+            Self::Pixels(_) => 2,
+        }
+    }
+
+    /// Cell centres of the target's own grid at `resolution` (3D) or its own size (2D),
+    /// flattened, and how many there are.
+    pub fn query_points(&self, resolution: usize) -> (Vec<f32>, usize) {
+        match self {
+            Self::Voxels(_) => {
+                let r = resolution.max(1);
+                let frame = VoxelGrid::empty(r);
+                let points = (0..r * r * r)
+                    .flat_map(|i| frame.normalized_centre([i / (r * r), (i / r) % r, i % r]))
+                    .collect();
+                (points, r * r * r)
+            }
+            Self::Pixels(image) => {
+                let (w, h) = (image.width, image.height);
+                let points = (0..w * h)
+                    .flat_map(|i| pixel_centre(image, i / w, i % w))
+                    .collect();
+                (points, w * h)
+            }
+        }
+    }
+
+    /// Occupancies at [`Self::query_points`] thresholded at ½.
+    pub fn rasterise(&self, resolution: usize, occupancy: &[f32]) -> Reconstruction {
+        match self {
+            Self::Voxels(grid) => {
+                let r = resolution.max(1);
+                let mut voxels = VoxelGrid::empty(r);
+                for (i, value) in occupancy.iter().enumerate() {
+                    if *value > 0.5 {
+                        voxels.set([i / (r * r), (i / r) % r, i % r], true);
+                    }
+                }
+                voxels.translate = grid.translate;
+                voxels.scale = grid.scale;
+                Reconstruction::Voxels(voxels)
+            }
+            Self::Pixels(image) => Reconstruction::Pixels(PixelGrid {
+                width: image.width,
+                height: image.height,
+                occupied: occupancy.iter().map(|v| *v > 0.5).collect(),
+            }),
+        }
+    }
+
+    /// Chamfer and IoU of `reconstruction` against the target.
+    pub fn score(&self, reconstruction: &Reconstruction, seed: u64) -> Score {
+        match (self, reconstruction) {
+            (Self::Voxels(grid), Reconstruction::Voxels(voxels)) => Score {
+                chamfer: metrics::chamfer_x1000(grid, voxels, seed),
+                iou: metrics::iou(grid, &crate::data::resample(voxels, grid.resolution())),
+            },
+            (Self::Pixels(image), Reconstruction::Pixels(pixels)) => Score {
+                chamfer: metrics::chamfer_2d(image, pixels),
+                iou: iou_2d(image, pixels),
+            },
+            _ => Score::default(),
+        }
+    }
+
+    /// `count` labelled points (flattened) and their labels: IM-NET-style in 3D; in 2D
+    /// half jittered around edge pixels, half uniform, labelled by their pixel.
+    pub fn samples(&self, count: usize, seed: u64) -> (Vec<f32>, Vec<f32>) {
+        match self {
+            Self::Voxels(grid) => {
+                let PointSamples { points, labels } = sample_points(grid, count, seed);
+                (points.into_iter().flatten().collect(), labels)
+            }
+            Self::Pixels(image) => {
+                let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+                let edges = image.edges();
+                let pixel = 1.0 / image.width.max(image.height) as f32;
+                let mut points = Vec::with_capacity(count * 2);
+                for i in 0..count {
+                    let p = match edges.get(rand::Rng::random_range(&mut rng, 0..edges.len().max(1))) {
+                        Some(&[row, column]) if i < count / 2 => {
+                            let centre = pixel_centre(image, row as usize, column as usize);
+                            let mut jitter = || {
+                                (rand::Rng::random::<f32>(&mut rng)
+                                    + rand::Rng::random::<f32>(&mut rng)
+                                    - 1.0)
+                                    * pixel
+                            };
+                            [centre[0] + jitter(), centre[1] + jitter()]
+                        }
+                        _ => [
+                            rand::Rng::random::<f32>(&mut rng) - 0.5,
+                            rand::Rng::random::<f32>(&mut rng) - 0.5,
+                        ],
+                    };
+                    points.extend(p.map(|c| c.clamp(-0.5, 0.5 - f32::EPSILON)));
+                }
+                let labels = points
+                    .chunks_exact(2)
+                    .map(|p| f32::from(u8::from(pixel_at(image, [p[0], p[1]]))))
+                    .collect();
+                (points, labels)
+            }
+        }
+    }
+
+    /// Cell centres inside the shape, shuffled: where parts start.
+    pub fn inside_points(&self, seed: u64) -> Vec<Vec<f32>> {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let mut points: Vec<Vec<f32>> = match self {
+            Self::Voxels(grid) => {
+                let r = grid.resolution();
+                (0..r * r * r)
+                    .map(|i| [i / (r * r), (i / r) % r, i % r])
+                    .filter(|&xyz| grid.get(xyz))
+                    .map(|xyz| grid.normalized_centre(xyz).to_vec())
+                    .collect()
+            }
+            Self::Pixels(image) => (0..image.width * image.height)
+                .filter(|&i| image.occupied[i])
+                .map(|i| pixel_centre(image, i / image.width, i % image.width).to_vec())
+                .collect(),
+        };
+        points.shuffle(&mut rng);
+        points
+    }
+
+    /// The unit normal of the axis-aligned mirror through the centre that the shape agrees
+    /// with most: where flip-union planes start.
+    pub fn symmetry_normal(&self) -> Vec<f32> {
+        let dim = self.dim();
+        let agreement = |axis: usize| -> usize {
+            match self {
+                Self::Voxels(grid) => {
+                    let r = grid.resolution();
+                    (0..r * r * r)
+                        .map(|i| [i / (r * r), (i / r) % r, i % r])
+                        .filter(|&xyz| grid.get(xyz))
+                        .filter(|&xyz| {
+                            let mut mirrored = xyz;
+                            mirrored[axis] = r - 1 - xyz[axis];
+                            grid.get(mirrored)
+                        })
+                        .count()
+                }
+                Self::Pixels(image) => {
+                    let (w, h) = (image.width as isize, image.height as isize);
+                    (0..h)
+                        .flat_map(|r| (0..w).map(move |c| (r, c)))
+                        .filter(|&(r, c)| image.get(r, c))
+                        .filter(|&(r, c)| {
+                            // Axis 0 is x (columns), axis 1 is y (rows).
+                            if axis == 0 {
+                                image.get(r, w - 1 - c)
+                            } else {
+                                image.get(h - 1 - r, c)
+                            }
+                        })
+                        .count()
+                }
+            }
+        };
+        let best = (0..dim).max_by_key(|&a| agreement(a)).unwrap_or(0);
+        let mut normal = vec![0.0; dim];
+        normal[best] = 1.0;
+        normal
+    }
+}
+
+/// Normalized centre `[x, y]` of pixel `(row, column)`.
+fn pixel_centre(image: &PixelGrid, row: usize, column: usize) -> [f32; 2] {
+    let side = image.width.max(image.height) as f32;
+    [
+        (column as f32 + 0.5) / side - 0.5,
+        (row as f32 + 0.5) / side - 0.5,
+    ]
+}
+
+/// The pixel containing normalized point `p`; outside the image is empty.
+fn pixel_at(image: &PixelGrid, [x, y]: [f32; 2]) -> bool {
+    let side = image.width.max(image.height) as f32;
+    let column = ((x + 0.5) * side).floor();
+    let row = ((y + 0.5) * side).floor();
+    row.is_finite() && column.is_finite() && image.get(row as isize, column as isize)
+}
+
+/// Intersection over union of two images of one size; `None` if sizes differ or both are empty.
+pub fn iou_2d(a: &PixelGrid, b: &PixelGrid) -> Option<f64> {
+    if (a.width, a.height) != (b.width, b.height) {
+        return None;
+    }
+    let both = a.occupied.iter().zip(&b.occupied).filter(|(x, y)| **x && **y).count();
+    let either = a.occupied.iter().zip(&b.occupied).filter(|(x, y)| **x || **y).count();
+    (either > 0).then(|| both as f64 / either as f64)
+}
