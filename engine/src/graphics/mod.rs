@@ -3,9 +3,11 @@
 //! evaluates the relaxed program; [`GraphicsProgram`] is the discrete program a run ends
 //! with; [`synthesize`] fits one shape.
 
+pub mod amortized;
 pub mod meshes;
 pub mod parts;
 pub mod parts_kernel;
+pub mod policy;
 mod parts_op;
 mod program;
 pub mod sketch;

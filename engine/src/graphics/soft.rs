@@ -426,7 +426,7 @@ impl ArchitectureLogits {
 }
 
 /// `A = diag(exp(−log_size)) (I + shear)`: `[T, P, D]`, `[T, P, D, D]` → `[T, P, D, D]`.
-fn linear_map(log_size: Tensor<3>, shear: Tensor<4>) -> Tensor<4> {
+pub(super) fn linear_map(log_size: Tensor<3>, shear: Tensor<4>) -> Tensor<4> {
     let [tasks, parts, dim] = log_size.dims();
     let device = log_size.device();
     let eye: Vec<f32> = (0..dim * dim)

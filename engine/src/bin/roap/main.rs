@@ -31,6 +31,7 @@ enum DeviceArg {
     Wgpu,
 }
 
+mod amortized;
 mod synth;
 
 #[derive(Subcommand)]
@@ -39,6 +40,16 @@ enum Command {
     /// mesh), e.g. `roap synth samples/shapes/chair.binvox --out out/chair`. Writes the
     /// program (text and JSON), its mesh, one mesh per part and metrics.json.
     Synth(synth::SynthArgs),
+    /// Train an amortized policy (3D CNN encoder → every logit and part parameter, shared
+    /// part library) across many shapes, e.g. `roap train procedural:40 --out ckpt`.
+    Train(amortized::TrainArgs),
+    /// Complete a (cropped) shape with a trained policy: one forward pass plus min-sampling
+    /// on the visible input, e.g. `roap complete assets/checkpoints/procedural
+    /// samples/shapes/table.binvox --crop half-plane --out out/table`.
+    Complete(amortized::CompleteArgs),
+    /// Evaluate a policy on shapes, full input vs a half-plane crop; prints a Markdown
+    /// table in the shape of the paper's Table 3 and its JSON.
+    Eval(amortized::EvalArgs),
     /// Find a program from input/output examples of a hidden one (a program text file,
     /// e.g. samples/programs/csg_hidden.txt) and report whether it is equivalent.
     Recover(RecoverArgs),
@@ -241,6 +252,9 @@ fn run() -> anyhow::Result<()> {
         Command::Program { file } => show_program(&file),
         Command::Recover(args) => run_recover(&args, choice),
         Command::Synth(args) => synth::run_synth(&args, choice),
+        Command::Train(args) => amortized::run_train(&args, choice),
+        Command::Complete(args) => amortized::run_complete(&args, choice),
+        Command::Eval(args) => amortized::run_eval(&args, choice),
         Command::Bench { bench } => run_bench(&bench, choice),
         Command::Data { data } => run_data(&data),
         Command::Metrics { metric } => run_metric(&metric),

@@ -80,7 +80,7 @@ pub struct SynthArgs {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum CropArg {
+pub enum CropArg {
     None,
     /// A random octant removed (the paper's 7/8 input).
     Octant,
@@ -130,13 +130,7 @@ impl SynthArgs {
     }
 
     fn crop(&self) -> Crop {
-        let mut rng = rand::rngs::StdRng::seed_from_u64(self.crop_seed);
-        match self.crop {
-            CropArg::None => Crop::None,
-            CropArg::Octant => Crop::random_octant(&mut rng),
-            CropArg::HalfPlane => Crop::random_half_space(&mut rng),
-            CropArg::FixedPlane => Crop::fixed_plane(),
-        }
+        self.crop.crop(self.crop_seed)
     }
 }
 
@@ -174,6 +168,18 @@ fn load(args: &SynthArgs) -> anyhow::Result<Loaded> {
         }
         _ => Loaded::Shape3d(resample(&read_shape(&args.shape, args.res)?, args.res)),
     })
+}
+
+impl CropArg {
+    pub fn crop(self, seed: u64) -> Crop {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        match self {
+            Self::None => Crop::None,
+            Self::Octant => Crop::random_octant(&mut rng),
+            Self::HalfPlane => Crop::random_half_space(&mut rng),
+            Self::FixedPlane => Crop::fixed_plane(),
+        }
+    }
 }
 
 pub fn run_synth(args: &SynthArgs, choice: DeviceChoice) -> anyhow::Result<()> {

@@ -1,0 +1,300 @@
+//! `roap train`, `roap complete`, `roap eval`: amortized synthesis from the command line.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::SeedableRng as _;
+use roap_engine::data::{Crop, Furniture, VoxelGrid, generate, read_shape, read_voxel_dataset, resample};
+use roap_engine::device::{self, DeviceChoice};
+use roap_engine::graphics::amortized::{self, CompleteOptions, TrainConfig, checkpoint};
+use roap_engine::graphics::{Reconstruction, meshes::program_surface};
+use roap_engine::export::{MeshFormat, write_mesh};
+use roap_engine::metrics;
+use roap_engine::train::{RunControl, TrainEvent};
+
+use super::write_atomically;
+
+/// Shapes for training or evaluation.
+#[derive(Args)]
+pub struct DataArg {
+    /// A folder of shapes (.binvox .obj .off .stl .ply), an IM-NET HDF5 file (`voxels`), or
+    /// `procedural:COUNT[:SEED]` for COUNT generated shapes of every furniture kind.
+    data: String,
+}
+
+fn load_shapes(data: &str, resolution: usize) -> anyhow::Result<Vec<VoxelGrid>> {
+    if let Some(spec) = data.strip_prefix("procedural:") {
+        let mut fields = spec.split(':');
+        let count: u64 = fields.next().unwrap_or("4").parse().context("procedural:COUNT")?;
+        let seed: u64 = fields.next().unwrap_or("0").parse().context("procedural:COUNT:SEED")?;
+        return Ok((0..count)
+            .flat_map(|i| Furniture::ALL.map(|kind| generate(kind, seed + i, resolution)))
+            .collect());
+    }
+    let path = Path::new(data);
+    if path.is_dir() {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+            .with_context(|| format!("reading {}", path.display()))?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| {
+                p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+                    ["binvox", "obj", "off", "stl", "ply"].contains(&e.to_ascii_lowercase().as_str())
+                })
+            })
+            .collect();
+        files.sort();
+        anyhow::ensure!(!files.is_empty(), "{}: no shape files", path.display());
+        return files
+            .iter()
+            .map(|f| Ok(resample(&read_shape(f, resolution)?, resolution)))
+            .collect();
+    }
+    Ok(read_voxel_dataset(path, "voxels")?
+        .iter()
+        .map(|g| resample(g, resolution))
+        .collect())
+}
+
+#[derive(Args)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    data: DataArg,
+    /// Checkpoint folder: policy.bpk (burn record) and config.json.
+    #[arg(long)]
+    out: PathBuf,
+    #[arg(long, default_value_t = 1500)]
+    steps: usize,
+    /// Shapes per step.
+    #[arg(long, default_value_t = 8)]
+    batch: usize,
+    #[arg(long, default_value_t = 1e-3)]
+    learning_rate: f64,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Skip the "w/o program" baseline (same encoder, occupancy MLP decoder) that
+    /// `roap eval` compares against; it is trained after the policy, on the same data.
+    #[arg(long)]
+    no_baseline: bool,
+}
+
+pub fn run_train(args: &TrainArgs, choice: DeviceChoice) -> anyhow::Result<()> {
+    let shapes = load_shapes(&args.data.data, 64)?;
+    let chosen = device::choose(choice)?;
+    eprintln!("device: {}; {} training shapes", chosen.description, shapes.len());
+    let config = TrainConfig {
+        steps: args.steps,
+        batch_shapes: args.batch,
+        learning_rate: args.learning_rate,
+        seed: args.seed,
+        ..TrainConfig::default()
+    };
+    let bar = ProgressBar::new(config.steps as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} {elapsed}/{eta} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let mut sink = |event: TrainEvent| {
+        if let TrainEvent::Step(s) = event {
+            bar.set_position(s.step as u64 + 1);
+            bar.set_message(format!(
+                "loss {:.4}  E[len] {:.1}  T {:.3}",
+                s.fit_loss, s.expected_length, s.temperature
+            ));
+            if s.step % 100 == 0 {
+                tracing::info!(step = s.step, loss = s.fit_loss, "train");
+            }
+        }
+    };
+    let device = chosen.device.clone().autodiff();
+    let started = std::time::Instant::now();
+    let policy = amortized::train(&shapes, &config, &device, &mut sink, &RunControl::default())?;
+    let policy_seconds = started.elapsed().as_secs_f64();
+    let baseline = if args.no_baseline {
+        None
+    } else {
+        bar.set_position(0);
+        bar.set_prefix("baseline");
+        Some(amortized::train_baseline(
+            &shapes,
+            &config,
+            &device,
+            &mut sink,
+            &RunControl::default(),
+        )?)
+    };
+    bar.finish_and_clear();
+    eprintln!("policy trained in {policy_seconds:.0} s");
+    checkpoint::save(&args.out, policy, baseline, &config).map_err(anyhow::Error::msg)?;
+    eprintln!(
+        "trained on {} shapes for {} steps in {:.0} s; wrote {}",
+        shapes.len(),
+        config.steps,
+        started.elapsed().as_secs_f64(),
+        args.out.display()
+    );
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct CompleteArgs {
+    /// A checkpoint folder written by `roap train` (e.g. assets/checkpoints/procedural).
+    checkpoint: PathBuf,
+    /// The shape to complete (.binvox or a mesh).
+    shape: PathBuf,
+    /// What to remove from the input first.
+    #[arg(long, value_enum, default_value = "half-plane")]
+    crop: super::synth::CropArg,
+    #[arg(long, default_value_t = 0)]
+    crop_seed: u64,
+    /// Min-sampling: discrete programs weighed on the visible input (the mode + draws).
+    #[arg(long, default_value_t = 8)]
+    samples: usize,
+    #[arg(long)]
+    out: PathBuf,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+pub fn run_complete(args: &CompleteArgs, choice: DeviceChoice) -> anyhow::Result<()> {
+    let chosen = device::choose(choice)?;
+    let (policy, config) =
+        checkpoint::load(&args.checkpoint, &chosen.device).map_err(anyhow::Error::msg)?;
+    let full = resample(&read_shape(&args.shape, 64)?, 64);
+    let crop = args.crop.crop(args.crop_seed);
+    let input = crop.apply(&full);
+    let options = CompleteOptions {
+        crop,
+        samples: args.samples,
+        eval_resolution: 64,
+        seed: args.seed,
+    };
+    let completion = amortized::complete(&policy, &config.policy, &input, &options, &chosen.device)?;
+    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    let program = &completion.program;
+    write_atomically(&args.out.join("program.txt"), program.to_string().as_bytes())?;
+    write_atomically(&args.out.join("program.json"), serde_json::to_string_pretty(program)?.as_bytes())?;
+    let chamfer_full = match &completion.reconstruction {
+        Some(Reconstruction::Voxels(v)) => metrics::chamfer_x1000(&full, v, args.seed),
+        _ => None,
+    };
+    let metrics = serde_json::json!({
+        "shape": args.shape.display().to_string(),
+        "crop": crop,
+        "chamfer_vs_full_x1000": chamfer_full,
+        "visible_loss": completion.visible_loss,
+        "candidates": completion.candidates,
+        "live_lines": program.live_lines(),
+        "seconds": completion.seconds,
+    });
+    write_atomically(&args.out.join("metrics.json"), serde_json::to_string_pretty(&metrics)?.as_bytes())?;
+    let mut surface = program_surface(program, 64);
+    for v in &mut surface.vertices {
+        for (c, t) in v.iter_mut().zip(full.translate) {
+            *c = (*c + 0.5) * full.scale + t;
+        }
+    }
+    if !surface.triangles.is_empty() {
+        let mut bytes = Vec::new();
+        write_mesh(&mut bytes, &surface, MeshFormat::Obj)?;
+        write_atomically(&args.out.join("mesh.obj"), &bytes)?;
+    }
+    print!("{program}");
+    println!("{}", serde_json::to_string(&metrics)?);
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct EvalArgs {
+    checkpoint: PathBuf,
+    #[command(flatten)]
+    data: DataArg,
+    #[arg(long, default_value_t = 8)]
+    samples: usize,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+/// Table 3's shape: mean Chamfer ×1000 of the completion against the full shape, for the
+/// full input and for a random half-plane crop of each shape.
+pub fn run_eval(args: &EvalArgs, choice: DeviceChoice) -> anyhow::Result<()> {
+    let chosen = device::choose(choice)?;
+    let (policy, config) =
+        checkpoint::load(&args.checkpoint, &chosen.device).map_err(anyhow::Error::msg)?;
+    let baseline = checkpoint::load_baseline(&args.checkpoint, &config, &chosen.device)
+        .map_err(anyhow::Error::msg)?;
+    let shapes = load_shapes(&args.data.data, 64)?;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(args.seed);
+    let mut rows = Vec::new();
+    for (setting, crops) in [
+        ("full input", shapes.iter().map(|_| Crop::None).collect::<Vec<_>>()),
+        (
+            "crop-plane",
+            shapes.iter().map(|_| Crop::random_half_space(&mut rng)).collect(),
+        ),
+    ] {
+        let mut chamfers = Vec::new();
+        let mut baseline_chamfers = Vec::new();
+        let mut seconds = Vec::new();
+        let mut baseline_seconds = Vec::new();
+        for (shape, crop) in shapes.iter().zip(crops) {
+            let input = crop.apply(shape);
+            let options = CompleteOptions {
+                crop,
+                samples: args.samples,
+                eval_resolution: 64,
+                seed: args.seed,
+            };
+            let completion =
+                amortized::complete(&policy, &config.policy, &input, &options, &chosen.device)?;
+            if let Some(Reconstruction::Voxels(v)) = &completion.reconstruction {
+                // An empty reconstruction has no surface: score it as the worst seen (NaN-free).
+                chamfers.push(metrics::chamfer_x1000(shape, v, args.seed).unwrap_or(1000.0));
+            }
+            seconds.push(completion.seconds);
+            if let Some(baseline) = &baseline {
+                let started = std::time::Instant::now();
+                let reconstruction =
+                    amortized::complete_baseline(baseline, &config.policy, &input, 64, &chosen.device);
+                baseline_seconds.push(started.elapsed().as_secs_f64());
+                if let Reconstruction::Voxels(v) = &reconstruction {
+                    baseline_chamfers
+                        .push(metrics::chamfer_x1000(shape, v, args.seed).unwrap_or(1000.0));
+                }
+            }
+        }
+        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+        rows.push(serde_json::json!({
+            "setting": setting,
+            "method": "ROAP (amortized, min-sampling)",
+            "shapes": shapes.len(),
+            "chamfer_x1000": mean(&chamfers),
+            "seconds_per_shape": mean(&seconds),
+        }));
+        if baseline.is_some() {
+            rows.push(serde_json::json!({
+                "setting": setting,
+                "method": "w/o program (occupancy MLP decoder)",
+                "shapes": shapes.len(),
+                "chamfer_x1000": mean(&baseline_chamfers),
+                "seconds_per_shape": mean(&baseline_seconds),
+            }));
+        }
+    }
+    println!("| setting | method | shapes | Chamfer ×1000 | s / shape |");
+    println!("|---|---|---|---|---|");
+    for row in &rows {
+        println!(
+            "| {} | {} | {} | {:.3} | {:.3} |",
+            row["setting"].as_str().unwrap_or(""),
+            row["method"].as_str().unwrap_or(""),
+            row["shapes"],
+            row["chamfer_x1000"].as_f64().unwrap_or(f64::NAN),
+            row["seconds_per_shape"].as_f64().unwrap_or(f64::NAN),
+        );
+    }
+    println!("{}", serde_json::to_string(&rows)?);
+    Ok(())
+}

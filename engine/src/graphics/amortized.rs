@@ -1,0 +1,452 @@
+//! Amortized training and completion — what makes ROAP ROAP: one policy trained across many
+//! shapes (shared network and part library), then a new, possibly cropped, shape completed by
+//! one forward pass plus min-sampling of discrete programs on its visible part.
+
+use std::time::Instant;
+
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::tensor::{Device, Distribution, Tensor, TensorData};
+use rand::seq::SliceRandom as _;
+use rand::{Rng as _, SeedableRng as _};
+use serde::{Deserialize, Serialize};
+
+use super::parts::Retrieval;
+use super::policy::{Baseline, Policy, PolicyConfig, input_batch};
+use super::soft::{Draw, ProgramTensors};
+use super::{FitLoss, GraphicsProgram, Reconstruction, Target};
+use crate::data::{Crop, VoxelGrid, sample_points};
+use crate::relaxed::Relaxation;
+use crate::train::{
+    EventSink, RunControl, Schedule, StepReport, TemperatureSchedule, TrainEvent,
+};
+
+/// Settings of [`train`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TrainConfig {
+    pub policy: PolicyConfig,
+    pub steps: usize,
+    /// Shapes per step.
+    pub batch_shapes: usize,
+    /// Labelled points per shape per step (of 8192 sampled once per shape).
+    pub batch_points: usize,
+    pub learning_rate: f64,
+    pub temperature: TemperatureSchedule,
+    pub length_penalty: f64,
+    /// Min-sampling while training: the mode and `min_samples − 1` Gumbel draws per shape.
+    pub min_samples: usize,
+    pub seed: u64,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            policy: PolicyConfig::default(),
+            steps: 1500,
+            batch_shapes: 8,
+            batch_points: 1024,
+            learning_rate: 1e-3,
+            temperature: TemperatureSchedule::Exponential {
+                start: 1.0,
+                end: 0.05,
+            },
+            length_penalty: 1e-4,
+            min_samples: 2,
+            seed: 0,
+        }
+    }
+}
+
+/// Why training or completion could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum AmortizedError {
+    #[error("no training shapes")]
+    NoShapes,
+    #[error("the loss became {0} at step {1}; the last good checkpoint is kept")]
+    NonFinite(f64, usize),
+    #[error(transparent)]
+    Program(#[from] crate::dsl::DslError),
+}
+
+/// Trains a policy on `shapes`, reporting `Step` events; stops early (keeping what it has)
+/// when `control` is cancelled. `device` must have autodiff enabled.
+///
+/// # Errors
+/// No shapes, or a loss that stops being finite.
+pub fn train(
+    shapes: &[VoxelGrid],
+    config: &TrainConfig,
+    device: &Device,
+    sink: &mut dyn EventSink,
+    control: &RunControl,
+) -> Result<Policy, AmortizedError> {
+    let policy = Policy::new(&config.policy, device);
+    let k = config.min_samples.max(1);
+    fit(policy, shapes, config, device, sink, control, |policy, batch| {
+        let b = batch.labels.dims()[0];
+        let n = batch.labels.dims()[1];
+        let tensors = policy.forward(&config.policy, batch.voxels);
+        let draw = Draw {
+            relaxation: Relaxation::GumbelSoftmax {
+                temperature: batch.temperature,
+            },
+            retrieval: Retrieval::Soft {
+                temperature: batch.temperature,
+                gumbel: false,
+            },
+            samples: k,
+            include_mode: true,
+        };
+        let occupancy = tensors
+            .evaluate(&config.policy.sketch, batch.points, draw)
+            .occupancy; // [B·k, N]
+        let labels = batch
+            .labels
+            .unsqueeze_dim::<3>(1)
+            .expand([b, k, n])
+            .reshape([b * k, n]);
+        let per_draw = FitLoss::CrossEntropy
+            .per_row(occupancy, labels)
+            .reshape([b, k]);
+        // Min-sampling per shape.
+        let fit = per_draw.min_dim(1).mean();
+        let length = tensors.expected_length(batch.temperature).mean();
+        (fit, Some(length))
+    })
+}
+
+/// Trains the "w/o program" baseline on the same data and schedule.
+///
+/// # Errors
+/// No shapes, or a loss that stops being finite.
+pub fn train_baseline(
+    shapes: &[VoxelGrid],
+    config: &TrainConfig,
+    device: &Device,
+    sink: &mut dyn EventSink,
+    control: &RunControl,
+) -> Result<Baseline, AmortizedError> {
+    let baseline = Baseline::new(&config.policy, device);
+    fit(baseline, shapes, config, device, sink, control, |baseline, batch| {
+        let occupancy = baseline.occupancy(batch.voxels, batch.points);
+        (FitLoss::CrossEntropy.per_row(occupancy, batch.labels).mean(), None)
+    })
+}
+
+/// One training step's data.
+struct Batch {
+    voxels: Tensor<5>,
+    points: Tensor<3>,
+    labels: Tensor<2>,
+    temperature: f64,
+}
+
+/// The training loop both models share: batches of shapes, their samples, Adam; the loss
+/// closure returns the fit and (for programs) the expected length the schedule weighs.
+fn fit<M: burn::module::Module>(
+    mut model: M,
+    shapes: &[VoxelGrid],
+    config: &TrainConfig,
+    device: &Device,
+    sink: &mut dyn EventSink,
+    control: &RunControl,
+    loss_of: impl Fn(&M, Batch) -> (Tensor<1>, Option<Tensor<1>>),
+) -> Result<M, AmortizedError> {
+    if shapes.is_empty() {
+        return Err(AmortizedError::NoShapes);
+    }
+    crate::relaxed::flush_subnormals();
+    device.seed(config.seed);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(config.seed);
+    let pool = 8192;
+    let samples: Vec<(Vec<f32>, Vec<f32>)> = shapes
+        .iter()
+        .enumerate()
+        .map(|(i, grid)| {
+            let s = sample_points(grid, pool, config.seed.wrapping_add(i as u64));
+            (s.points.into_iter().flatten().collect(), s.labels)
+        })
+        .collect();
+    let inputs: Vec<Tensor<5>> = shapes
+        .iter()
+        .map(|grid| input_batch(&[grid], config.policy.input_resolution, device))
+        .collect();
+    let mut optimizer = AdamConfig::new().with_epsilon(1e-5).init();
+    let schedule = Schedule {
+        total_steps: config.steps,
+        temperature: config.temperature.clone(),
+        length_penalty: config.length_penalty,
+    };
+    let batch = config.batch_shapes.clamp(1, shapes.len());
+    let n = config.batch_points.clamp(1, pool);
+    let mut order: Vec<usize> = (0..shapes.len()).collect();
+    let mut cursor = order.len();
+    for step in 0..config.steps {
+        if !control.checkpoint() {
+            break;
+        }
+        if cursor + batch > order.len() {
+            order.shuffle(&mut rng);
+            cursor = 0;
+        }
+        let chosen = &order[cursor..cursor + batch];
+        cursor += batch;
+        let mut points = Vec::with_capacity(batch * n * 3);
+        let mut labels = Vec::with_capacity(batch * n);
+        for &shape in chosen {
+            let (p, l) = &samples[shape];
+            for _ in 0..n {
+                let i = rng.random_range(0..l.len());
+                points.extend_from_slice(&p[i * 3..i * 3 + 3]);
+                labels.push(l[i]);
+            }
+        }
+        let temperature = schedule.temperature(step);
+        let data = Batch {
+            voxels: Tensor::cat(chosen.iter().map(|&s| inputs[s].clone()).collect(), 0),
+            points: Tensor::from_data(TensorData::new(points, [batch, n, 3]), device),
+            labels: Tensor::from_data(TensorData::new(labels, [batch, n]), device),
+            temperature,
+        };
+        let (fit, length) = loss_of(&model, data);
+        let length_weight = schedule.length_weight(step);
+        let expected_length = length.as_ref().map_or(0.0, scalar);
+        let loss = match length {
+            Some(length) => fit.clone() + length * length_weight,
+            None => fit.clone(),
+        };
+        let value = scalar(&loss);
+        if !value.is_finite() {
+            return Err(AmortizedError::NonFinite(value, step));
+        }
+        sink.event(TrainEvent::Step(StepReport {
+            step,
+            total_steps: config.steps,
+            loss: value,
+            fit_loss: scalar(&fit),
+            temperature,
+            length_weight,
+            expected_length,
+        }));
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        model = optimizer.step(config.learning_rate, model, grads);
+    }
+    Ok(model)
+}
+
+/// The baseline's completion of `input`, rasterised on a `resolution³` grid.
+pub fn complete_baseline(
+    baseline: &Baseline,
+    config: &PolicyConfig,
+    input: &VoxelGrid,
+    resolution: usize,
+    device: &Device,
+) -> Reconstruction {
+    crate::relaxed::flush_subnormals();
+    let voxels = input_batch(&[input], config.input_resolution, device);
+    let target = Target::Voxels(input.clone());
+    let (points, count) = target.query_points(resolution);
+    let mut occupancy = Vec::with_capacity(count);
+    for chunk in points.chunks(16384 * 3) {
+        let n = chunk.len() / 3;
+        let p = Tensor::<3>::from_data(TensorData::new(chunk.to_vec(), [1, n, 3]), device);
+        occupancy.extend(super::soft::values(baseline.occupancy(voxels.clone(), p)));
+    }
+    target.rasterise(resolution, &occupancy)
+}
+
+/// What [`complete`] returns.
+#[derive(Clone, Debug, Serialize)]
+pub struct Completion {
+    pub program: GraphicsProgram,
+    /// Cross-entropy of the kept program on the visible samples.
+    pub visible_loss: f64,
+    /// Discrete programs weighed (the mode and the Gumbel draws).
+    pub candidates: usize,
+    pub seconds: f64,
+    #[serde(skip)]
+    pub reconstruction: Option<Reconstruction>,
+}
+
+/// How [`complete`] works on one input.
+#[derive(Clone, Copy, Debug)]
+pub struct CompleteOptions {
+    /// What was removed from the input (its samples are not scored).
+    pub crop: Crop,
+    /// Discrete programs weighed: the mode and `samples − 1` draws.
+    pub samples: usize,
+    /// Resolution of the returned reconstruction.
+    pub eval_resolution: usize,
+    pub seed: u64,
+}
+
+/// Completes `input` (already cropped by `crop`, or not): one forward pass, then
+/// min-sampling: the policy's most likely program and `samples − 1` programs drawn from it,
+/// each scored on labelled points of the visible region only; the best is kept.
+///
+/// # Errors
+/// Only if a drawn architecture is not a valid program (the causal mask prevents that).
+pub fn complete(
+    policy: &Policy,
+    config: &PolicyConfig,
+    input: &VoxelGrid,
+    options: &CompleteOptions,
+    device: &Device,
+) -> Result<Completion, AmortizedError> {
+    let &CompleteOptions {
+        crop,
+        samples,
+        eval_resolution,
+        seed,
+    } = options;
+    let started = Instant::now();
+    crate::relaxed::flush_subnormals();
+    device.seed(seed);
+    let voxels = input_batch(&[input], config.input_resolution, device);
+    let tensors = policy.forward(config, voxels).detached();
+    // Labelled points where the input is known: outside the cropped-away region.
+    let visible = sample_points(input, 4096, seed);
+    let kept: Vec<([f32; 3], f32)> = visible
+        .points
+        .iter()
+        .zip(&visible.labels)
+        .filter(|(p, _)| {
+            // Crop coordinates span −1..1 over the grid.
+            !crop.removes(p.map(|c| c * 2.0))
+        })
+        .map(|(p, l)| (*p, *l))
+        .collect();
+    let mut best: Option<(f64, GraphicsProgram)> = None;
+    let candidates = samples.max(1);
+    for draw in 0..candidates {
+        let tensors = if draw == 0 {
+            tensors.clone()
+        } else {
+            with_gumbel_logits(&tensors)
+        };
+        let program = tensors.discretize(&config.sketch, 0)?;
+        let points: Vec<f32> = kept.iter().flat_map(|(p, _)| *p).collect();
+        let occupancy = program.occupancies(&points);
+        let loss = kept
+            .iter()
+            .zip(&occupancy)
+            .map(|((_, label), o)| {
+                let o = f64::from(o.clamp(1e-6, 1.0 - 1e-6));
+                -(f64::from(*label) * o.ln() + (1.0 - f64::from(*label)) * (1.0 - o).ln())
+            })
+            .sum::<f64>()
+            / kept.len().max(1) as f64;
+        if best.as_ref().is_none_or(|(b, _)| loss < *b) {
+            best = Some((loss, program));
+        }
+    }
+    let (visible_loss, program) = best.ok_or(AmortizedError::NoShapes)?;
+    let target = Target::Voxels(input.clone());
+    let (points, _) = target.query_points(eval_resolution);
+    let reconstruction = target.rasterise(eval_resolution, &program.occupancies(&points));
+    Ok(Completion {
+        program,
+        visible_loss,
+        candidates,
+        seconds: started.elapsed().as_secs_f64(),
+        reconstruction: Some(reconstruction),
+    })
+}
+
+/// The same policy output with Gumbel noise on every architecture logit: its argmax is an
+/// exact draw from the policy (the Gumbel-max trick).
+fn with_gumbel_logits(tensors: &ProgramTensors) -> ProgramTensors {
+    let noisy = |t: &Tensor<3>| {
+        let u = Tensor::<3>::random(
+            t.dims(),
+            Distribution::Uniform(1.0e-10, 1.0 - 1.0e-7),
+            &t.device(),
+        );
+        t.clone() + u.log().neg().log().neg()
+    };
+    let mut out = tensors.clone();
+    for c in &mut out.components {
+        c.logits.op_logits = noisy(&c.logits.op_logits);
+        c.logits.left_logits = noisy(&c.logits.left_logits);
+        c.logits.right_logits = noisy(&c.logits.right_logits);
+    }
+    out
+}
+
+/// A trained policy and the settings it was trained with, saved side by side:
+/// `DIR/policy.bpk` (burn record) and `DIR/config.json`.
+pub mod checkpoint {
+    use std::path::Path;
+
+    use burn::module::Module;
+    use burn::tensor::Device;
+
+    use super::{Baseline, Policy, TrainConfig};
+
+    /// Writes `config.json`, `policy.bpk` and, if given, `baseline.bpk`.
+    ///
+    /// # Errors
+    /// If the folder or a file cannot be written.
+    pub fn save(
+        dir: &Path,
+        policy: Policy,
+        baseline: Option<Baseline>,
+        config: &TrainConfig,
+    ) -> Result<(), String> {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let json = serde_json::to_string_pretty(config).map_err(|e| e.to_string())?;
+        std::fs::write(dir.join("config.json"), json)
+            .map_err(|e| format!("{}: {e}", dir.join("config.json").display()))?;
+        policy
+            .save_file(dir.join("policy.bpk"))
+            .map_err(|e| format!("{}: {e}", dir.join("policy.bpk").display()))?;
+        if let Some(baseline) = baseline {
+            baseline
+                .save_file(dir.join("baseline.bpk"))
+                .map_err(|e| format!("{}: {e}", dir.join("baseline.bpk").display()))?;
+        }
+        Ok(())
+    }
+
+    /// The baseline saved beside a policy, if there is one.
+    ///
+    /// # Errors
+    /// A malformed file.
+    pub fn load_baseline(
+        dir: &Path,
+        config: &TrainConfig,
+        device: &Device,
+    ) -> Result<Option<Baseline>, String> {
+        let path = dir.join("baseline.bpk");
+        if !path.exists() {
+            return Ok(None);
+        }
+        Baseline::new(&config.policy, device)
+            .try_load_file(&path)
+            .map(Some)
+            .map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// # Errors
+    /// A missing or malformed file, or a record that does not fit the configured policy.
+    pub fn load(dir: &Path, device: &Device) -> Result<(Policy, TrainConfig), String> {
+        let path = dir.join("config.json");
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let config: TrainConfig =
+            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let policy = Policy::new(&config.policy, device)
+            .try_load_file(dir.join("policy.bpk"))
+            .map_err(|e| format!("{}: {e}", dir.join("policy.bpk").display()))?;
+        Ok((policy, config))
+    }
+}
+
+fn scalar(tensor: &Tensor<1>) -> f64 {
+    tensor
+        .to_data()
+        .convert::<f64>()
+        .try_into_vec::<f64>()
+        .ok()
+        .and_then(|v| v.first().copied())
+        .unwrap_or(f64::NAN)
+}

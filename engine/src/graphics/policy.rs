@@ -1,0 +1,327 @@
+//! The amortized policy (paper §3, App. C.2): a 3D CNN encodes a voxel input; one linear
+//! head emits every architecture logit and part parameter of the sketch. The part library is
+//! a parameter of the policy, shared by every task.
+
+use burn::module::Module;
+use burn::nn::conv::{Conv3d, Conv3dConfig};
+use burn::nn::{Linear, LinearConfig, PaddingConfig3d};
+use burn::tensor::activation::relu;
+use burn::tensor::{Device, Tensor, TensorData};
+use serde::{Deserialize, Serialize};
+
+use super::parts::{Library, PartTensors, surface_width, warp_width};
+use super::soft::{ComponentTensors, ProgramTensors};
+use super::{ComponentKind, PartFamily, SketchConfig};
+use crate::data::VoxelGrid;
+use crate::relaxed::ArchitectureLogits;
+
+/// Shape of the policy network and the sketch it drives.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PolicyConfig {
+    pub sketch: SketchConfig,
+    /// Input grids are resampled to this resolution (a multiple of 8).
+    pub input_resolution: usize,
+    /// Channels of the three stride-2 convolutions.
+    pub channels: [usize; 3],
+    pub hidden: usize,
+    /// Where the emitted logits start (see `soft::Initialization`).
+    pub chain_bias: f64,
+    pub union_bias: f64,
+    /// Initial part width.
+    pub part_size: f32,
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        Self {
+            sketch: SketchConfig {
+                lines: 16,
+                parts: 48,
+                family: PartFamily::Library {
+                    warps: 128,
+                    surfaces: 128,
+                },
+                ..SketchConfig::paper_3d()
+            },
+            input_resolution: 32,
+            channels: [8, 16, 32],
+            hidden: 256,
+            chain_bias: 8.0,
+            union_bias: 6.0,
+            part_size: 0.2,
+        }
+    }
+}
+
+impl PolicyConfig {
+    /// Numbers the head emits per task, in [`Layout`] order.
+    fn layout(&self) -> Layout {
+        let s = &self.sketch;
+        let (l, p, d) = (s.lines, s.part_count(), s.dim);
+        let ops = SketchConfig::ops().len();
+        Layout {
+            lines: l,
+            parts: p,
+            dim: d,
+            ops,
+            per_component: l * ops
+                + 2 * l * (p + l)
+                + p * (d + d + d * d + warp_width(d) + surface_width(d))
+                + (d + 1),
+        }
+    }
+}
+
+/// How the head's output splits into one component's tensors.
+#[derive(Clone, Copy, Debug)]
+struct Layout {
+    lines: usize,
+    parts: usize,
+    dim: usize,
+    ops: usize,
+    per_component: usize,
+}
+
+/// A 3D CNN: three stride-2 convolutions and a linear layer, `[B, 1, R, R, R]` → `[B, hidden]`.
+/// The policy and the "w/o program" baseline share it.
+#[derive(Module, Debug)]
+pub struct Encoder {
+    convs: Vec<Conv3d>,
+    hidden: Linear,
+}
+
+impl Encoder {
+    pub fn new(config: &PolicyConfig, device: &Device) -> Self {
+        let [c1, c2, c3] = config.channels;
+        let conv = |i: usize, o: usize| {
+            Conv3dConfig::new([i, o], [4, 4, 4])
+                .with_stride([2, 2, 2])
+                .with_padding(PaddingConfig3d::Explicit(1, 1, 1))
+                .init(device)
+        };
+        let cells = (config.input_resolution / 8).max(1).pow(3);
+        Self {
+            convs: vec![conv(1, c1), conv(c1, c2), conv(c2, c3)],
+            hidden: LinearConfig::new(c3 * cells, config.hidden).init(device),
+        }
+    }
+
+    pub fn forward(&self, voxels: Tensor<5>) -> Tensor<2> {
+        let mut x = voxels;
+        for conv in &self.convs {
+            x = relu(conv.forward(x));
+        }
+        relu(self.hidden.forward(x.flatten::<2>(1, 4)))
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct Policy {
+    encoder: Encoder,
+    head: Linear,
+    pub library: Library,
+}
+
+impl Policy {
+    pub fn new(config: &PolicyConfig, device: &Device) -> Self {
+        let layout = config.layout();
+        let components = config.sketch.components.len();
+        let (warps, surfaces) = match config.sketch.family {
+            PartFamily::Library { warps, surfaces } => (warps, surfaces),
+            PartFamily::CirclesSquares { .. } => (1, 1),
+        };
+        Self {
+            encoder: Encoder::new(config, device),
+            head: LinearConfig::new(config.hidden, layout.per_component * components)
+                .init(device),
+            library: Library::random(warps, surfaces, config.sketch.dim, device),
+        }
+    }
+
+    /// The soft programs of a batch of inputs `[B, 1, R, R, R]` (occupancy 0/1).
+    pub fn forward(&self, config: &PolicyConfig, voxels: Tensor<5>) -> ProgramTensors {
+        let batch = voxels.dims()[0];
+        let hidden = self.encoder.forward(voxels);
+        // Small residuals on top of a fixed prior (chain program, parts spread over the cube).
+        let out = self.head.forward(hidden) * 0.1;
+        let layout = config.layout();
+        let device = out.device();
+        let components = config
+            .sketch
+            .components
+            .iter()
+            .enumerate()
+            .map(|(c, kind)| {
+                let start = c * layout.per_component;
+                let raw = out
+                    .clone()
+                    .slice([0..batch, start..start + layout.per_component])
+                    + prior(config, layout, kind, &device).unsqueeze_dim::<2>(0);
+                component(config, layout, raw)
+            })
+            .collect();
+        ProgramTensors {
+            components,
+            library: Some((self.library.warps.val(), self.library.surfaces.val())),
+        }
+    }
+}
+
+/// The paper's "w/o program" baseline: the same encoder with an occupancy-network MLP
+/// decoder (IM-NET style: latent code and point in, occupancy out).
+#[derive(Module, Debug)]
+pub struct Baseline {
+    encoder: Encoder,
+    decoder: Vec<Linear>,
+}
+
+impl Baseline {
+    pub fn new(config: &PolicyConfig, device: &Device) -> Self {
+        let h = config.hidden;
+        Self {
+            encoder: Encoder::new(config, device),
+            decoder: vec![
+                LinearConfig::new(h + 3, 256).init(device),
+                LinearConfig::new(256, 256).init(device),
+                LinearConfig::new(256, 1).init(device),
+            ],
+        }
+    }
+
+    /// Occupancy `[B, N]` of `points [B, N, 3]` given the inputs `[B, 1, R, R, R]`.
+    pub fn occupancy(&self, voxels: Tensor<5>, points: Tensor<3>) -> Tensor<2> {
+        let [batch, n, _] = points.dims();
+        let latent = self.encoder.forward(voxels);
+        let h = latent.dims()[1];
+        let latent = latent.unsqueeze_dim::<3>(1).expand([batch, n, h]);
+        let mut x = Tensor::cat(vec![latent, points], 2);
+        let last = self.decoder.len().saturating_sub(1);
+        for (i, layer) in self.decoder.iter().enumerate() {
+            x = layer.forward(x);
+            if i < last {
+                x = relu(x);
+            }
+        }
+        burn::tensor::activation::sigmoid(x.reshape([batch, n]))
+    }
+}
+
+/// Voxel grids resampled to the policy's input resolution, as a `[B, 1, R, R, R]` batch.
+pub fn input_batch(grids: &[&VoxelGrid], resolution: usize, device: &Device) -> Tensor<5> {
+    let r = resolution.max(1);
+    let values: Vec<f32> = grids
+        .iter()
+        .flat_map(|grid| {
+            let small = crate::data::resample(grid, r);
+            small
+                .occupied()
+                .iter()
+                .map(|&v| f32::from(u8::from(v)))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    Tensor::from_data(TensorData::new(values, [grids.len(), 1, r, r, r]), device)
+}
+
+/// The constant each component's raw output is added to: the chain program's logit biases,
+/// parts on a lattice inside the cube at the initial size, the flip plane x = 0.
+fn prior(config: &PolicyConfig, layout: Layout, kind: &ComponentKind, device: &Device) -> Tensor<1> {
+    let Layout {
+        lines,
+        parts,
+        dim,
+        ops,
+        ..
+    } = layout;
+    let width = parts + lines;
+    let mut values = Vec::with_capacity(layout.per_component);
+    for _ in 0..lines {
+        for o in 0..ops {
+            values.push(if o == 0 { config.union_bias as f32 } else { 0.0 });
+        }
+    }
+    for side in 0..2 {
+        for line in 0..lines {
+            let chosen = match (side, line) {
+                (0, 0) => lines % parts,
+                (0, _) => parts + line - 1,
+                _ => line % parts,
+            };
+            for a in 0..width {
+                values.push(if a == chosen { config.chain_bias as f32 } else { 0.0 });
+            }
+        }
+    }
+    let per_axis = (parts as f64).powf(1.0 / dim as f64).ceil().max(1.0) as usize;
+    for p in 0..parts {
+        for a in 0..dim {
+            let k = (p / per_axis.pow(a as u32)) % per_axis;
+            values.push(((k as f32 + 0.5) / per_axis as f32 - 0.5) * 0.7);
+        }
+    }
+    values.extend(std::iter::repeat_n(config.part_size.max(1e-3).ln(), parts * dim));
+    values.extend(std::iter::repeat_n(0.0, parts * dim * dim)); // shear
+    values.extend(std::iter::repeat_n(0.0, parts * (warp_width(dim) + surface_width(dim))));
+    let mut flip = vec![0.0f32; dim + 1];
+    if matches!(kind, ComponentKind::FlipUnion) {
+        flip[0] = 1.0;
+    }
+    values.extend(flip);
+    Tensor::from_data(TensorData::new(values, [layout.per_component]), device)
+}
+
+/// One component's tensors from its slice `[B, per_component]` of the head.
+fn component(config: &PolicyConfig, layout: Layout, raw: Tensor<2>) -> ComponentTensors {
+    let Layout {
+        lines,
+        parts,
+        dim,
+        ops,
+        ..
+    } = layout;
+    let batch = raw.dims()[0];
+    let mut at = 0;
+    let mut take = |n: usize| {
+        let piece = raw.clone().slice([0..batch, at..at + n]);
+        at += n;
+        piece
+    };
+    let width = parts + lines;
+    let op_logits = take(lines * ops).reshape([batch, lines, ops]);
+    let left_logits = take(lines * width).reshape([batch, lines, width]);
+    let right_logits = take(lines * width).reshape([batch, lines, width]);
+    let translation = take(parts * dim).reshape([batch, parts, dim]);
+    let log_size = take(parts * dim).reshape([batch, parts, dim]);
+    let shear = take(parts * dim * dim).reshape([batch, parts, dim, dim]);
+    let warp_query = take(parts * warp_width(dim)).reshape([batch, parts, warp_width(dim)]);
+    let surface_query =
+        take(parts * surface_width(dim)).reshape([batch, parts, surface_width(dim)]);
+    let flip = take(dim + 1);
+    let flip = if config.sketch.flip_through_origin {
+        let normal = flip.slice([0..batch, 0..dim]);
+        let device = normal.device();
+        Tensor::cat(vec![normal, Tensor::zeros([batch, 1], &device)], 1)
+    } else {
+        flip
+    };
+    let library = matches!(config.sketch.family, PartFamily::Library { .. });
+    ComponentTensors {
+        logits: ArchitectureLogits {
+            op_logits,
+            left_logits,
+            right_logits,
+            inputs: parts,
+        },
+        parts: PartTensors {
+            translation,
+            linear: super::soft::linear_map(log_size, shear),
+            warp_query: library.then_some(warp_query),
+            surface_query: library.then_some(surface_query),
+        },
+        flip: Some(flip),
+        step: None,
+        count_logits: None,
+        gate: None,
+    }
+}
