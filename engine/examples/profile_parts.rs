@@ -1,6 +1,8 @@
 //! Times the fused parts kernel alone: `cargo run --example profile_parts`.
 //! Prints one JSON line per pass (median of 20 runs).
 
+#![allow(clippy::print_stdout)] // An example reports on stdout.
+
 use roap_engine::graphics::parts_kernel::{PartDims, PartOperands, backward, forward};
 
 fn main() {
@@ -18,7 +20,12 @@ fn main() {
     let surfaces: Vec<f32> = (0..parts * 2 * dim).map(|_| random() * 2.0).collect();
     let warps: Vec<f32> = (0..parts * 11).map(|_| (random() - 0.5) * 0.4).collect();
     let ops = PartOperands {
-        dims: PartDims { tasks: 1, parts, points, dim },
+        dims: PartDims {
+            tasks: 1,
+            parts,
+            points,
+            dim,
+        },
         sharpness: 20.0,
         points: &xs,
         translation: &translation,

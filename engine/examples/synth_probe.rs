@@ -2,19 +2,27 @@
 //! every 25 steps and the metrics at every report.
 //! `cargo run --example synth_probe -- SHAPE '{"steps": 300}'`
 
+#![allow(clippy::print_stdout)] // An example reports on stdout.
+
 use roap_engine::data::{read_shape, resample};
 use roap_engine::graphics::{SynthConfig, Target, synthesize};
 use roap_engine::train::{RunControl, TrainEvent};
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let shape = args.get(1).map_or("samples/shapes/chair.binvox", String::as_str);
+    let shape = args
+        .get(1)
+        .map_or("samples/shapes/chair.binvox", String::as_str);
     // `FILE.hdf5:INDEX` is image INDEX of a BSP-Net-style `pixels` dataset: a 2D run.
     let image = shape.split_once(".hdf5:").map(|(file, index)| {
         let dataset = roap_engine::data::read_u8_dataset(format!("{file}.hdf5").as_ref(), "pixels");
         (dataset, index.parse::<usize>().unwrap_or(0))
     });
-    let defaults = if image.is_some() { SynthConfig::paper_2d() } else { SynthConfig::default() };
+    let defaults = if image.is_some() {
+        SynthConfig::paper_2d()
+    } else {
+        SynthConfig::default()
+    };
     let mut config = serde_json::to_value(defaults)?;
     if let Some(patch) = args.get(2) {
         let patch: serde_json::Value = serde_json::from_str(patch)?;

@@ -88,10 +88,13 @@ fn soft_matches_discrete(sketch: &SketchConfig) {
             let c = count.dims()[1];
             let mut logits = vec![0.0f32; c];
             logits[c - 1] = 80.0; // the largest count
-            component.count_logits = Some(Tensor::from_data(TensorData::new(logits, [1, c]), &device));
+            component.count_logits =
+                Some(Tensor::from_data(TensorData::new(logits, [1, c]), &device));
             component.step = Some(Tensor::from_data(
                 TensorData::new(
-                    (0..dim).map(|a| if a == 0 { 0.2 } else { 0.05 }).collect::<Vec<f32>>(),
+                    (0..dim)
+                        .map(|a| if a == 0 { 0.2 } else { 0.05 })
+                        .collect::<Vec<f32>>(),
                     [1, dim],
                 ),
                 &device,
@@ -106,7 +109,7 @@ fn soft_matches_discrete(sketch: &SketchConfig) {
     let soft = tensors
         .evaluate(
             sketch,
-            Tensor::from_data(TensorData::new(flat, [1, n, dim]), &device),
+            &Tensor::from_data(TensorData::new(flat, [1, n, dim]), &device),
             Draw {
                 relaxation: Relaxation::Softmax { temperature: 1.0 },
                 retrieval: Retrieval::Hard,
@@ -125,7 +128,10 @@ fn soft_matches_discrete(sketch: &SketchConfig) {
         );
         inside += usize::from(exact > 0.5);
     }
-    assert!(inside > 0 && inside < n, "the test shape is neither empty nor full");
+    assert!(
+        inside > 0 && inside < n,
+        "the test shape is neither empty nor full"
+    );
 }
 
 #[test]
@@ -149,10 +155,16 @@ fn program_json_round_trip_reevaluates_exactly() {
     let back: GraphicsProgram = serde_json::from_str(&json).unwrap();
     assert_eq!(back, program);
     for p in grid_points(3, 9) {
-        assert_eq!(back.occupancy(&p).to_bits(), program.occupancy(&p).to_bits());
+        assert_eq!(
+            back.occupancy(&p).to_bits(),
+            program.occupancy(&p).to_bits()
+        );
     }
     let text = program.to_string();
-    assert!(text.contains("flip-union") && text.contains("union("), "{text}");
+    assert!(
+        text.contains("flip-union") && text.contains("union("),
+        "{text}"
+    );
 }
 
 fn quick_config() -> SynthConfig {
@@ -204,7 +216,10 @@ fn synthesis_fits_a_procedural_table_and_streams_events() {
     assert!(outcome.live_lines >= 1 && outcome.live_lines <= 8);
     assert_eq!(outcome.stop, StopReason::Finished);
     assert_eq!(outcome.steps, 150);
-    let steps = events.iter().filter(|e| matches!(e, TrainEvent::Step(_))).count();
+    let steps = events
+        .iter()
+        .filter(|e| matches!(e, TrainEvent::Step(_)))
+        .count();
     assert_eq!(steps, 150);
     let snapshot = events
         .iter()
@@ -219,7 +234,11 @@ fn synthesis_fits_a_procedural_table_and_streams_events() {
     for row in &snapshot.op[0] {
         assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-4);
     }
-    assert!(events.iter().any(|e| matches!(e, TrainEvent::Mesh { mesh, .. } if !mesh.triangles.is_empty())));
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, TrainEvent::Mesh { mesh, .. } if !mesh.triangles.is_empty()))
+    );
 
     // The program's meshes: one surface, one coloured mesh per live part, both readable.
     let surface = program_surface(&outcome.program, 32);

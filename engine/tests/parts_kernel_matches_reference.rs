@@ -9,7 +9,10 @@ fn random<const D: usize>(shape: [usize; D], low: f64, high: f64, device: &Devic
 }
 
 fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-    t.into_data().convert::<f32>().try_into_vec::<f32>().unwrap_or_default()
+    t.into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .unwrap_or_default()
 }
 
 fn assert_close(a: &[f32], b: &[f32], tolerance: f32, what: &str) {
@@ -35,12 +38,20 @@ fn check(dim: usize, warped: bool) {
         .flat_map(|_| (0..dim * dim).map(|i| if i % (dim + 1) == 0 { 3.0 } else { 0.0 }))
         .collect();
     let linear = (Tensor::<4>::from_data(TensorData::new(eye, [tasks, parts, dim, dim]), &device)
-        + Tensor::random([tasks, parts, dim, dim], Distribution::Uniform(-0.5, 0.5), &device))
+        + Tensor::random(
+            [tasks, parts, dim, dim],
+            Distribution::Uniform(-0.5, 0.5),
+            &device,
+        ))
     .detach()
     .require_grad();
     let surfaces = random([tasks, parts, surface_width(dim)], 0.0, 3.0, &device);
     let warps = warped.then(|| random([tasks, parts, warp_width(dim)], -0.6, 0.6, &device));
-    let weights = Tensor::<3>::random([tasks, parts, points], Distribution::Uniform(-1.0, 1.0), &device);
+    let weights = Tensor::<3>::random(
+        [tasks, parts, points],
+        Distribution::Uniform(-1.0, 1.0),
+        &device,
+    );
     let parts_of = || PartTensors {
         translation: translation.clone(),
         linear: linear.clone(),
@@ -50,13 +61,27 @@ fn check(dim: usize, warped: bool) {
     let sharpness = 8.0;
     let fused = parts_of().occupancy(xs.clone(), surfaces.clone(), warps.clone(), sharpness);
     let reference =
-        parts_of().occupancy_reference(xs.clone(), surfaces.clone(), warps.clone(), sharpness);
-    assert_close(&values(fused.clone()), &values(reference.clone()), 1e-5, "occupancy");
+        parts_of().occupancy_reference(xs.clone(), &surfaces, warps.as_ref(), sharpness);
+    assert_close(
+        &values(fused.clone()),
+        &values(reference.clone()),
+        1e-5,
+        "occupancy",
+    );
     let fused_grads = (fused * weights.clone()).sum().backward();
     let reference_grads = (reference * weights).sum().backward();
     let grad_of = |t: &Tensor<3>, g| values(t.grad(g).expect("a gradient"));
-    for (name, t) in [("points", &xs), ("translation", &translation), ("surfaces", &surfaces)] {
-        assert_close(&grad_of(t, &fused_grads), &grad_of(t, &reference_grads), 2e-3, name);
+    for (name, t) in [
+        ("points", &xs),
+        ("translation", &translation),
+        ("surfaces", &surfaces),
+    ] {
+        assert_close(
+            &grad_of(t, &fused_grads),
+            &grad_of(t, &reference_grads),
+            2e-3,
+            name,
+        );
     }
     assert_close(
         &values(linear.grad(&fused_grads).expect("a gradient")),
@@ -65,7 +90,12 @@ fn check(dim: usize, warped: bool) {
         "linear",
     );
     if let Some(w) = &warps {
-        assert_close(&grad_of(w, &fused_grads), &grad_of(w, &reference_grads), 2e-3, "warps");
+        assert_close(
+            &grad_of(w, &fused_grads),
+            &grad_of(w, &reference_grads),
+            2e-3,
+            "warps",
+        );
     }
 }
 

@@ -16,9 +16,7 @@ use super::soft::{Draw, ProgramTensors};
 use super::{FitLoss, GraphicsProgram, Reconstruction, Target};
 use crate::data::{Crop, VoxelGrid, sample_points};
 use crate::relaxed::Relaxation;
-use crate::train::{
-    EventSink, RunControl, Schedule, StepReport, TemperatureSchedule, TrainEvent,
-};
+use crate::train::{EventSink, RunControl, Schedule, StepReport, TemperatureSchedule, TrainEvent};
 
 /// Settings of [`train`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -82,37 +80,45 @@ pub fn train(
 ) -> Result<Policy, AmortizedError> {
     let policy = Policy::new(&config.policy, device);
     let k = config.min_samples.max(1);
-    fit(policy, shapes, config, device, sink, control, |policy, batch| {
-        let b = batch.labels.dims()[0];
-        let n = batch.labels.dims()[1];
-        let tensors = policy.forward(&config.policy, batch.voxels);
-        let draw = Draw {
-            relaxation: Relaxation::GumbelSoftmax {
-                temperature: batch.temperature,
-            },
-            retrieval: Retrieval::Soft {
-                temperature: batch.temperature,
-                gumbel: false,
-            },
-            samples: k,
-            include_mode: true,
-        };
-        let occupancy = tensors
-            .evaluate(&config.policy.sketch, batch.points, draw)
-            .occupancy; // [B·k, N]
-        let labels = batch
-            .labels
-            .unsqueeze_dim::<3>(1)
-            .expand([b, k, n])
-            .reshape([b * k, n]);
-        let per_draw = FitLoss::CrossEntropy
-            .per_row(occupancy, labels)
-            .reshape([b, k]);
-        // Min-sampling per shape.
-        let fit = per_draw.min_dim(1).mean();
-        let length = tensors.expected_length(batch.temperature).mean();
-        (fit, Some(length))
-    })
+    fit(
+        policy,
+        shapes,
+        config,
+        device,
+        sink,
+        control,
+        |policy, batch| {
+            let b = batch.labels.dims()[0];
+            let n = batch.labels.dims()[1];
+            let tensors = policy.forward(&config.policy, batch.voxels);
+            let draw = Draw {
+                relaxation: Relaxation::GumbelSoftmax {
+                    temperature: batch.temperature,
+                },
+                retrieval: Retrieval::Soft {
+                    temperature: batch.temperature,
+                    gumbel: false,
+                },
+                samples: k,
+                include_mode: true,
+            };
+            let occupancy = tensors
+                .evaluate(&config.policy.sketch, &batch.points, draw)
+                .occupancy; // [B·k, N]
+            let labels = batch
+                .labels
+                .unsqueeze_dim::<3>(1)
+                .expand([b, k, n])
+                .reshape([b * k, n]);
+            let per_draw = FitLoss::CrossEntropy
+                .per_row(occupancy, labels)
+                .reshape([b, k]);
+            // Min-sampling per shape.
+            let fit = per_draw.min_dim(1).mean();
+            let length = tensors.expected_length(batch.temperature).mean();
+            (fit, Some(length))
+        },
+    )
 }
 
 /// Trains the "w/o program" baseline on the same data and schedule.
@@ -127,10 +133,23 @@ pub fn train_baseline(
     control: &RunControl,
 ) -> Result<Baseline, AmortizedError> {
     let baseline = Baseline::new(&config.policy, device);
-    fit(baseline, shapes, config, device, sink, control, |baseline, batch| {
-        let occupancy = baseline.occupancy(batch.voxels, batch.points);
-        (FitLoss::CrossEntropy.per_row(occupancy, batch.labels).mean(), None)
-    })
+    fit(
+        baseline,
+        shapes,
+        config,
+        device,
+        sink,
+        control,
+        |baseline, batch| {
+            let occupancy = baseline.occupancy(batch.voxels, batch.points);
+            (
+                FitLoss::CrossEntropy
+                    .per_row(occupancy, batch.labels)
+                    .mean(),
+                None,
+            )
+        },
+    )
 }
 
 /// One training step's data.
@@ -431,7 +450,8 @@ pub mod checkpoint {
     /// A missing or malformed file, or a record that does not fit the configured policy.
     pub fn load(dir: &Path, device: &Device) -> Result<(Policy, TrainConfig), String> {
         let path = dir.join("config.json");
-        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         let config: TrainConfig =
             serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
         let policy = Policy::new(&config.policy, device)

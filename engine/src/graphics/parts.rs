@@ -118,7 +118,12 @@ pub enum Retrieval {
 }
 
 /// Initial part placement: `count` parts centred on `centres` (cycled), `size` wide.
-pub fn initial_placement(count: usize, dim: usize, centres: &[Vec<f32>], size: f32) -> (Vec<f32>, Vec<f32>) {
+pub fn initial_placement(
+    count: usize,
+    dim: usize,
+    centres: &[Vec<f32>],
+    size: f32,
+) -> (Vec<f32>, Vec<f32>) {
     let translation: Vec<f32> = (0..count)
         .flat_map(|i| {
             centres
@@ -150,7 +155,10 @@ impl PartTensors {
         let [_, p, d, _] = self.linear.dims();
         Self {
             translation: one3(&self.translation),
-            linear: self.linear.clone().slice([task..task + 1, 0..p, 0..d, 0..d]),
+            linear: self
+                .linear
+                .clone()
+                .slice([task..task + 1, 0..p, 0..d, 0..d]),
             warp_query: self.warp_query.as_ref().map(one3),
             surface_query: self.surface_query.as_ref().map(one3),
         }
@@ -210,7 +218,7 @@ impl PartTensors {
         sharpness: f64,
     ) -> Tensor<3> {
         if !super::parts_op::is_available(&points) {
-            return self.occupancy_reference(points, surfaces, warps, sharpness);
+            return self.occupancy_reference(points, &surfaces, warps.as_ref(), sharpness);
         }
         let warps = warps.unwrap_or_else(|| {
             // No warp: every gate off.
@@ -231,8 +239,8 @@ impl PartTensors {
     pub fn occupancy_reference(
         &self,
         points: Tensor<3>,
-        surfaces: Tensor<3>,
-        warps: Option<Tensor<3>>,
+        surfaces: &Tensor<3>,
+        warps: Option<&Tensor<3>>,
         sharpness: f64,
     ) -> Tensor<3> {
         let distance = self.signed_distance(points, surfaces, warps);
@@ -243,8 +251,8 @@ impl PartTensors {
     pub fn signed_distance(
         &self,
         points: Tensor<3>,
-        surfaces: Tensor<3>,
-        warps: Option<Tensor<3>>,
+        surfaces: &Tensor<3>,
+        warps: Option<&Tensor<3>>,
     ) -> Tensor<3> {
         let (tasks, count, dim) = (self.tasks(), self.count(), self.dim());
         let n = points.dims()[1];
@@ -267,8 +275,8 @@ impl PartTensors {
         let mut walls: Option<Tensor<3>> = None;
         for (a, u) in axes.iter().enumerate() {
             let magnitude = u.clone().abs();
-            let term = u.clone().powi_scalar(2) * column(&surfaces, a)
-                + magnitude.clone() * column(&surfaces, dim + a);
+            let term = u.clone().powi_scalar(2) * column(surfaces, a)
+                + magnitude.clone() * column(surfaces, dim + a);
             quadric = Some(match quadric {
                 None => term,
                 Some(q) => q + term,
@@ -326,10 +334,10 @@ fn retrieve(queries: Tensor<3>, table: Tensor<2>, retrieval: Retrieval) -> Tenso
 
 /// `u₀ ← (u₀ − t(u')) / s(u')` with `s, t` quadratic in the other axes and switched on by a
 /// hard gate whose gradient is the sigmoid's (straight-through).
-fn warp_first_axis(axes: &[Tensor<3>], warps: Tensor<3>) -> Tensor<3> {
+fn warp_first_axis(axes: &[Tensor<3>], warps: &Tensor<3>) -> Tensor<3> {
     let features = warp_feature_tensors(&axes[1..]);
     let f = features.len();
-    let coefficient = |c: usize| column(&warps, c);
+    let coefficient = |c: usize| column(warps, c);
     let soft_gate = sigmoid(coefficient(2 * f));
     let hard_gate = coefficient(2 * f).greater_equal_elem(0.0).float();
     let gate = hard_gate - soft_gate.clone().detach() + soft_gate;

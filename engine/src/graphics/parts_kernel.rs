@@ -93,6 +93,7 @@ const MAX_DIM: usize = 3;
 /// `warp_features(MAX_DIM)`.
 const MAX_FEATURES: usize = 5;
 
+#[allow(clippy::needless_range_loop)] // axis loops read several arrays at one index
 fn trace(part: &Part<'_>, x: &[f32], dim: usize) -> Trace {
     let mut offset = [0.0; MAX_DIM];
     for b in 0..dim {
@@ -208,6 +209,7 @@ fn occupancy(part: &Part<'_>, x: &[f32], dim: usize, k: f32) -> f32 {
 
 /// One part against every point of its task: the far test runs branch-free over all points
 /// first (it vectorises), then only the near points get the full trace.
+#[allow(clippy::needless_range_loop)] // axis loops read several arrays at one index
 fn forward_row<const D: usize>(part: &Part<'_>, points: &[f32], k: f32, out: &mut [f32]) {
     let mut rows = [[0.0f32; D]; D];
     let mut offsets = [0.0f32; D];
@@ -347,7 +349,9 @@ pub fn backward(
                     }
                 }
                 for b in 0..dim {
-                    let g_offset: f32 = (0..dim).map(|a| part.linear[a * dim + b] * g_local[a]).sum();
+                    let g_offset: f32 = (0..dim)
+                        .map(|a| part.linear[a * dim + b] * g_local[a])
+                        .sum();
                     g_translation[b] -= g_offset;
                     if want_points {
                         point_grads[m * dim + b] += g_offset;
@@ -366,9 +370,15 @@ pub fn backward(
     };
     for (row, (params, point_grads)) in rows.iter().enumerate() {
         grads.translation.extend_from_slice(&params[..dim]);
-        grads.linear.extend_from_slice(&params[dim..dim + dim * dim]);
-        grads.surfaces.extend_from_slice(&params[dim + dim * dim..dim + dim * dim + sw]);
-        grads.warps.extend_from_slice(&params[dim + dim * dim + sw..]);
+        grads
+            .linear
+            .extend_from_slice(&params[dim..dim + dim * dim]);
+        grads
+            .surfaces
+            .extend_from_slice(&params[dim + dim * dim..dim + dim * dim + sw]);
+        grads
+            .warps
+            .extend_from_slice(&params[dim + dim * dim + sw..]);
         if want_points {
             let t = row / parts;
             let target = &mut grads.points[t * points * dim..(t + 1) * points * dim];

@@ -9,7 +9,9 @@ use burn::backend::autodiff::{
     ops::{Backward, Ops, OpsKind},
 };
 use burn::backend::flex::FlexTensor;
-use burn::backend::{Autodiff, Backend, DispatchDevice, Flex, backend_extension, tensor::FloatTensor};
+use burn::backend::{
+    Autodiff, Backend, DispatchDevice, Flex, backend_extension, tensor::FloatTensor,
+};
 use burn::tensor::{DType, Tensor, TensorData};
 
 use super::parts_kernel::{self, PartDims, PartOperands};
@@ -28,7 +30,10 @@ pub trait PartsBackend: Backend {
 
 /// True when `tensor` lives on the flex (CPU) backend, where the fused kernel runs.
 pub fn is_available(tensor: &Tensor<3>) -> bool {
-    matches!(tensor.device().inner().as_dispatch(), DispatchDevice::Flex(_))
+    matches!(
+        tensor.device().inner().as_dispatch(),
+        DispatchDevice::Flex(_)
+    )
 }
 
 /// `points [T, M, D]` → occupancies `[T, P, M]`; see [`super::parts::PartTensors::occupancy`].
@@ -122,7 +127,12 @@ impl Call {
     }
 
     fn output_tensor(&self, output: Vec<f32>) -> FlexTensor {
-        let PartDims { tasks, parts, points, .. } = self.dims;
+        let PartDims {
+            tasks,
+            parts,
+            points,
+            ..
+        } = self.dims;
         FlexTensor::from_data(TensorData::new(output, [tasks, parts, points]))
     }
 }
@@ -161,8 +171,12 @@ impl Backward<Flex, 5> for PartsBackward {
         let PartsState { call, output } = ops.state;
         let grad_output = contiguous_f32(grads.consume::<Flex>(&ops.node));
         let [points, translation, linear, surfaces, warps] = ops.parents;
-        let computed =
-            parts_kernel::backward(&call.operands(), &output, slice_of(&grad_output), points.is_some());
+        let computed = parts_kernel::backward(
+            &call.operands(),
+            &output,
+            slice_of(&grad_output),
+            points.is_some(),
+        );
         for (parent, values, like) in [
             (points, computed.points, &call.points),
             (translation, computed.translation, &call.translation),

@@ -133,8 +133,7 @@ impl Policy {
         };
         Self {
             encoder: Encoder::new(config, device),
-            head: LinearConfig::new(config.hidden, layout.per_component * components)
-                .init(device),
+            head: LinearConfig::new(config.hidden, layout.per_component * components).init(device),
             library: Library::random(warps, surfaces, config.sketch.dim, device),
         }
     }
@@ -158,7 +157,7 @@ impl Policy {
                     .clone()
                     .slice([0..batch, start..start + layout.per_component])
                     + prior(config, layout, kind, &device).unsqueeze_dim::<2>(0);
-                component(config, layout, raw)
+                component(config, layout, &raw)
             })
             .collect();
         ProgramTensors {
@@ -226,7 +225,12 @@ pub fn input_batch(grids: &[&VoxelGrid], resolution: usize, device: &Device) -> 
 
 /// The constant each component's raw output is added to: the chain program's logit biases,
 /// parts on a lattice inside the cube at the initial size, the flip plane x = 0.
-fn prior(config: &PolicyConfig, layout: Layout, kind: &ComponentKind, device: &Device) -> Tensor<1> {
+fn prior(
+    config: &PolicyConfig,
+    layout: Layout,
+    kind: &ComponentKind,
+    device: &Device,
+) -> Tensor<1> {
     let Layout {
         lines,
         parts,
@@ -238,7 +242,11 @@ fn prior(config: &PolicyConfig, layout: Layout, kind: &ComponentKind, device: &D
     let mut values = Vec::with_capacity(layout.per_component);
     for _ in 0..lines {
         for o in 0..ops {
-            values.push(if o == 0 { config.union_bias as f32 } else { 0.0 });
+            values.push(if o == 0 {
+                config.union_bias as f32
+            } else {
+                0.0
+            });
         }
     }
     for side in 0..2 {
@@ -249,7 +257,11 @@ fn prior(config: &PolicyConfig, layout: Layout, kind: &ComponentKind, device: &D
                 _ => line % parts,
             };
             for a in 0..width {
-                values.push(if a == chosen { config.chain_bias as f32 } else { 0.0 });
+                values.push(if a == chosen {
+                    config.chain_bias as f32
+                } else {
+                    0.0
+                });
             }
         }
     }
@@ -260,9 +272,15 @@ fn prior(config: &PolicyConfig, layout: Layout, kind: &ComponentKind, device: &D
             values.push(((k as f32 + 0.5) / per_axis as f32 - 0.5) * 0.7);
         }
     }
-    values.extend(std::iter::repeat_n(config.part_size.max(1e-3).ln(), parts * dim));
+    values.extend(std::iter::repeat_n(
+        config.part_size.max(1e-3).ln(),
+        parts * dim,
+    ));
     values.extend(std::iter::repeat_n(0.0, parts * dim * dim)); // shear
-    values.extend(std::iter::repeat_n(0.0, parts * (warp_width(dim) + surface_width(dim))));
+    values.extend(std::iter::repeat_n(
+        0.0,
+        parts * (warp_width(dim) + surface_width(dim)),
+    ));
     let mut flip = vec![0.0f32; dim + 1];
     if matches!(kind, ComponentKind::FlipUnion) {
         flip[0] = 1.0;
@@ -272,7 +290,7 @@ fn prior(config: &PolicyConfig, layout: Layout, kind: &ComponentKind, device: &D
 }
 
 /// One component's tensors from its slice `[B, per_component]` of the head.
-fn component(config: &PolicyConfig, layout: Layout, raw: Tensor<2>) -> ComponentTensors {
+fn component(config: &PolicyConfig, layout: Layout, raw: &Tensor<2>) -> ComponentTensors {
     let Layout {
         lines,
         parts,

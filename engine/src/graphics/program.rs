@@ -62,7 +62,8 @@ impl PartShape {
         let squares = &self.surface[..dim];
         let linear = &self.surface[dim..];
         let flat = self.surface.iter().all(|c| c.abs() < 1e-3);
-        let round = squares.iter().all(|c| (c - 4.0).abs() < 1e-3) && linear.iter().all(|c| c.abs() < 1e-3);
+        let round =
+            squares.iter().all(|c| (c - 4.0).abs() < 1e-3) && linear.iter().all(|c| c.abs() < 1e-3);
         match (self.surface_index, dim, flat, round) {
             (Some(i), ..) => {
                 let warped = self
@@ -155,7 +156,11 @@ impl ProgramComponent {
         for q in self.copies(p) {
             scratch.clear();
             // After `compacted` every part is live; dead parts of other programs cost time only.
-            scratch.extend(self.parts.iter().map(|part| part.occupancy(&q[..dim], sharpness)));
+            scratch.extend(
+                self.parts
+                    .iter()
+                    .map(|part| part.occupancy(&q[..dim], sharpness)),
+            );
             for (code, line) in self.program.lines().iter().enumerate() {
                 let semantics = self.program.ops().ops[line.op].semantics;
                 let value = if hidden.contains(&code) {
@@ -328,7 +333,11 @@ impl fmt::Display for GraphicsProgram {
             let transform = match (&c.kind, &c.flip, &c.step) {
                 (ComponentKind::FlipUnion, Some(flip), _) => {
                     let d = flip.len() - 1;
-                    format!(" over plane n = {}, c = {}", vector(&flip[..d]), round3(flip[d]))
+                    format!(
+                        " over plane n = {}, c = {}",
+                        vector(&flip[..d]),
+                        round3(flip[d])
+                    )
                 }
                 (ComponentKind::ForLoop { .. }, _, Some(step)) => {
                     format!(" × {} step {}", c.count.unwrap_or(1), vector(step))

@@ -8,7 +8,9 @@ use burn::tensor::activation::{sigmoid, softmax};
 use burn::tensor::{Device, Distribution, Tensor, TensorData};
 
 use super::parts::{Library, PartTensors, Retrieval, initial_placement, surface_width, warp_width};
-use super::{ComponentKind, GraphicsProgram, PartFamily, PartShape, ProgramComponent, SketchConfig};
+use super::{
+    ComponentKind, GraphicsProgram, PartFamily, PartShape, ProgramComponent, SketchConfig,
+};
 use crate::relaxed::{self, Architecture, ArchitectureLogits, Relaxation};
 
 /// One component's parameters for `T` tasks.
@@ -54,9 +56,7 @@ pub struct Evaluation {
 
 impl ProgramTensors {
     pub fn tasks(&self) -> usize {
-        self.components
-            .first()
-            .map_or(0, |c| c.logits.tasks())
+        self.components.first().map_or(0, |c| c.logits.tasks())
     }
 
     /// Expected program length of the noise-free program at `temperature` (the mode that
@@ -78,7 +78,7 @@ impl ProgramTensors {
     }
 
     /// Occupancy of the soft program at `points [T, N, D]`.
-    pub fn evaluate(&self, sketch: &SketchConfig, points: Tensor<3>, draw: Draw) -> Evaluation {
+    pub fn evaluate(&self, sketch: &SketchConfig, points: &Tensor<3>, draw: Draw) -> Evaluation {
         let ops = SketchConfig::ops();
         let k = draw.samples.max(1);
         let [tasks, n, dim] = points.dims();
@@ -102,7 +102,7 @@ impl ProgramTensors {
                 component.logits.relax_k(draw.relaxation, k)
             };
             let values = relaxed::execute(inputs, &arch, &ops).reshape([tasks * k, m, n]);
-            let mut value = combine(kind, component, values, k);
+            let mut value = combine(kind, component, &values, k);
             if let Some(gate) = &component.gate {
                 value = value * repeat_rows(straight_through_step(gate.clone()), k);
             }
@@ -147,11 +147,16 @@ fn component_points(
 fn combine(
     kind: &ComponentKind,
     component: &ComponentTensors,
-    values: Tensor<3>,
+    values: &Tensor<3>,
     k: usize,
 ) -> Tensor<2> {
     let [rows, m, n] = values.dims();
-    let copy = |c: usize| values.clone().slice([0..rows, c..c + 1, 0..n]).squeeze_dim::<2>(1);
+    let copy = |c: usize| {
+        values
+            .clone()
+            .slice([0..rows, c..c + 1, 0..n])
+            .squeeze_dim::<2>(1)
+    };
     match (kind, &component.count_logits) {
         (ComponentKind::ForLoop { .. }, Some(count_logits)) => {
             // Σ_C π_C · max_{c < C} z(p − c·d).
@@ -247,7 +252,12 @@ pub struct FreeProgram {
 }
 
 impl FreeProgram {
-    pub fn new(sketch: &SketchConfig, tasks: usize, init: &Initialization, device: &Device) -> Self {
+    pub fn new(
+        sketch: &SketchConfig,
+        tasks: usize,
+        init: &Initialization,
+        device: &Device,
+    ) -> Self {
         let dim = sketch.dim;
         let parts = sketch.part_count();
         let ops = SketchConfig::ops().len();
@@ -311,9 +321,8 @@ impl FreeProgram {
                     }
                     _ => (None, None),
                 };
-                let gate = (sketch.gates && index > 0).then(|| {
-                    Param::from_tensor(Tensor::<2>::ones([tasks, 1], device) * 0.5)
-                });
+                let gate = (sketch.gates && index > 0)
+                    .then(|| Param::from_tensor(Tensor::<2>::ones([tasks, 1], device) * 0.5));
                 let free_logits = FreeLogits {
                     op_logits: Param::from_tensor(logits.op_logits),
                     left_logits: Param::from_tensor(logits.left_logits),
@@ -401,7 +410,11 @@ impl ArchitectureLogits {
         let mut left = vec![0.0f32; lines * width];
         let mut right = vec![0.0f32; lines * width];
         for line in 0..lines {
-            let previous = if line == 0 { lines % inputs } else { inputs + line - 1 };
+            let previous = if line == 0 {
+                lines % inputs
+            } else {
+                inputs + line - 1
+            };
             left[line * width + previous] = chain as f32;
             right[line * width + line % inputs] = chain as f32;
         }
@@ -499,22 +512,23 @@ impl ProgramTensors {
                 self.library.as_ref().map(|(w, s)| (w, s)),
                 Retrieval::Hard,
             );
-            let indices = |query: &Option<Tensor<3>>, table: Option<&Tensor<2>>| -> Vec<Option<usize>> {
-                match (query, table) {
-                    (Some(q), Some(table)) => {
-                        let [_, count, width] = q.dims();
-                        let scores = q
-                            .clone()
-                            .reshape([count, width])
-                            .matmul(table.clone().transpose());
-                        values(scores.argmax(1).float())
-                            .into_iter()
-                            .map(|i| Some(i as usize))
-                            .collect()
+            let indices =
+                |query: &Option<Tensor<3>>, table: Option<&Tensor<2>>| -> Vec<Option<usize>> {
+                    match (query, table) {
+                        (Some(q), Some(table)) => {
+                            let [_, count, width] = q.dims();
+                            let scores = q
+                                .clone()
+                                .reshape([count, width])
+                                .matmul(table.clone().transpose());
+                            values(scores.argmax(1).float())
+                                .into_iter()
+                                .map(|i| Some(i as usize))
+                                .collect()
+                        }
+                        _ => vec![None; parts.count()],
                     }
-                    _ => vec![None; parts.count()],
-                }
-            };
+                };
             let surface_index = indices(&parts.surface_query, self.library.as_ref().map(|l| &l.1));
             let warp_index = indices(&parts.warp_query, self.library.as_ref().map(|l| &l.0));
             let count = parts.count();

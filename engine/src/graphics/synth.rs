@@ -260,7 +260,10 @@ pub fn synthesize(
             device,
         );
         cursor += batch;
-        let batch_points = points.clone().select(0, indices.clone()).unsqueeze_dim::<3>(0);
+        let batch_points = points
+            .clone()
+            .select(0, indices.clone())
+            .unsqueeze_dim::<3>(0);
         let batch_labels = labels.clone().select(0, indices).unsqueeze_dim::<2>(0);
         let relaxation = if config.gumbel {
             Relaxation::GumbelSoftmax { temperature }
@@ -278,7 +281,7 @@ pub fn synthesize(
             samples: k,
             include_mode: true,
         };
-        let occupancy = tensors.evaluate(sketch, batch_points, draw).occupancy; // [k, N]
+        let occupancy = tensors.evaluate(sketch, &batch_points, draw).occupancy; // [k, N]
         let per_draw = config.loss.per_row(occupancy, batch_labels); // [k, 1]
         let fit = per_draw.min(); // min-sampling
         let expected_length = tensors.expected_length(temperature);
@@ -427,7 +430,11 @@ fn rasterise(target: &Target, program: &GraphicsProgram, resolution: usize) -> R
 fn snapshot(tensors: &ProgramTensors, step: usize) -> ArchitectureSnapshot {
     let mut snapshot = ArchitectureSnapshot {
         step,
-        op_names: SketchConfig::ops().ops.iter().map(|o| o.name.clone()).collect(),
+        op_names: SketchConfig::ops()
+            .ops
+            .iter()
+            .map(|o| o.name.clone())
+            .collect(),
         ..ArchitectureSnapshot::default()
     };
     for c in &tensors.components {
@@ -470,7 +477,7 @@ fn soft_chamfer(
     for chunk in points.chunks(8192 * dim) {
         let n = chunk.len() / dim;
         let points = Tensor::<3>::from_data(TensorData::new(chunk.to_vec(), [1, n, dim]), device);
-        let values = tensors.evaluate(sketch, points, draw).occupancy;
+        let values = tensors.evaluate(sketch, &points, draw).occupancy;
         occupancy.extend(super::soft::values(values));
     }
     let soft = target.rasterise(config.eval_resolution, &occupancy);

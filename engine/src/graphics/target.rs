@@ -113,22 +113,23 @@ impl Target {
                 let pixel = 1.0 / image.width.max(image.height) as f32;
                 let mut points = Vec::with_capacity(count * 2);
                 for i in 0..count {
-                    let p = match edges.get(rand::Rng::random_range(&mut rng, 0..edges.len().max(1))) {
-                        Some(&[row, column]) if i < count / 2 => {
-                            let centre = pixel_centre(image, row as usize, column as usize);
-                            let mut jitter = || {
-                                (rand::Rng::random::<f32>(&mut rng)
-                                    + rand::Rng::random::<f32>(&mut rng)
-                                    - 1.0)
-                                    * pixel
-                            };
-                            [centre[0] + jitter(), centre[1] + jitter()]
-                        }
-                        _ => [
-                            rand::Rng::random::<f32>(&mut rng) - 0.5,
-                            rand::Rng::random::<f32>(&mut rng) - 0.5,
-                        ],
-                    };
+                    let p =
+                        match edges.get(rand::Rng::random_range(&mut rng, 0..edges.len().max(1))) {
+                            Some(&[row, column]) if i < count / 2 => {
+                                let centre = pixel_centre(image, row as usize, column as usize);
+                                let mut jitter = || {
+                                    (rand::Rng::random::<f32>(&mut rng)
+                                        + rand::Rng::random::<f32>(&mut rng)
+                                        - 1.0)
+                                        * pixel
+                                };
+                                [centre[0] + jitter(), centre[1] + jitter()]
+                            }
+                            _ => [
+                                rand::Rng::random::<f32>(&mut rng) - 0.5,
+                                rand::Rng::random::<f32>(&mut rng) - 0.5,
+                            ],
+                        };
                     points.extend(p.map(|c| c.clamp(-0.5, 0.5 - f32::EPSILON)));
                 }
                 let labels = points
@@ -225,7 +226,17 @@ pub fn iou_2d(a: &PixelGrid, b: &PixelGrid) -> Option<f64> {
     if (a.width, a.height) != (b.width, b.height) {
         return None;
     }
-    let both = a.occupied.iter().zip(&b.occupied).filter(|(x, y)| **x && **y).count();
-    let either = a.occupied.iter().zip(&b.occupied).filter(|(x, y)| **x || **y).count();
+    let both = a
+        .occupied
+        .iter()
+        .zip(&b.occupied)
+        .filter(|(x, y)| **x && **y)
+        .count();
+    let either = a
+        .occupied
+        .iter()
+        .zip(&b.occupied)
+        .filter(|(x, y)| **x || **y)
+        .count();
     (either > 0).then(|| both as f64 / either as f64)
 }

@@ -86,6 +86,22 @@ pub(crate) fn matmul(dst: &mut [f32], lhs: MatRef<'_>, rhs: MatRef<'_>, accumula
     }
 }
 
+/// Makes this thread flush subnormal floats to zero (x86 FTZ + DAZ). Soft programs at low
+/// temperature multiply probabilities like e^-90 by small occupancies; their subnormal
+/// products cost ~100× a normal multiply and made whole steps 10× slower. Values that small
+/// carry no information here. Kernels call this at the start of each parallel job (the
+/// setting is per thread and stays; calling it again is one instruction).
+pub fn flush_subnormals() {
+    #[cfg(target_arch = "x86_64")]
+    #[allow(deprecated)]
+    // SAFETY: setting MXCSR's FTZ (bit 15) and DAZ (bit 6) flags changes only how this
+    // thread rounds subnormal results; every other MXCSR bit is kept.
+    unsafe {
+        use std::arch::x86_64::{_mm_getcsr, _mm_setcsr};
+        _mm_setcsr(_mm_getcsr() | (1 << 15) | (1 << 6));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,21 +125,5 @@ mod tests {
         assert_eq!(dst, vec![16.0, 18.0, 26.0, 18.0, 20.0, 32.0]);
         matmul(&mut dst, lhs, rhs, false);
         assert_eq!(dst, vec![6.0, 8.0, 16.0, 8.0, 10.0, 22.0]);
-    }
-}
-
-/// Makes this thread flush subnormal floats to zero (x86 FTZ + DAZ). Soft programs at low
-/// temperature multiply probabilities like e^-90 by small occupancies; their subnormal
-/// products cost ~100× a normal multiply and made whole steps 10× slower. Values that small
-/// carry no information here. Kernels call this at the start of each parallel job (the
-/// setting is per thread and stays; calling it again is one instruction).
-pub fn flush_subnormals() {
-    #[cfg(target_arch = "x86_64")]
-    #[allow(deprecated)]
-    // SAFETY: setting MXCSR's FTZ (bit 15) and DAZ (bit 6) flags changes only how this
-    // thread rounds subnormal results; every other MXCSR bit is kept.
-    unsafe {
-        use std::arch::x86_64::{_mm_getcsr, _mm_setcsr};
-        _mm_setcsr(_mm_getcsr() | (1 << 15) | (1 << 6));
     }
 }

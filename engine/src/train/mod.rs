@@ -7,8 +7,6 @@ mod recover;
 mod schedule;
 
 pub use control::{RunControl, RunState};
-pub use events::{
-    ArchitectureSnapshot, EventSink, MetricsReport, StepReport, TrainEvent,
-};
+pub use events::{ArchitectureSnapshot, EventSink, MetricsReport, StepReport, TrainEvent};
 pub use recover::{RecoverConfig, RecoverOutcome, recover};
 pub use schedule::{Phase, Schedule, TemperatureSchedule};

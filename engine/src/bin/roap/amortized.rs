@@ -1,16 +1,19 @@
 //! `roap train`, `roap complete`, `roap eval`: amortized synthesis from the command line.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng as _;
-use roap_engine::data::{Crop, Furniture, VoxelGrid, generate, read_shape, read_voxel_dataset, resample};
+use roap_engine::data::{
+    Crop, Furniture, VoxelGrid, generate, read_shape, read_voxel_dataset, resample,
+};
 use roap_engine::device::{self, DeviceChoice};
+use roap_engine::export::{MeshFormat, write_mesh};
 use roap_engine::graphics::amortized::{self, CompleteOptions, TrainConfig, checkpoint};
 use roap_engine::graphics::{Reconstruction, meshes::program_surface};
-use roap_engine::export::{MeshFormat, write_mesh};
 use roap_engine::metrics;
 use roap_engine::train::{RunControl, TrainEvent};
 
@@ -27,8 +30,16 @@ pub struct DataArg {
 fn load_shapes(data: &str, resolution: usize) -> anyhow::Result<Vec<VoxelGrid>> {
     if let Some(spec) = data.strip_prefix("procedural:") {
         let mut fields = spec.split(':');
-        let count: u64 = fields.next().unwrap_or("4").parse().context("procedural:COUNT")?;
-        let seed: u64 = fields.next().unwrap_or("0").parse().context("procedural:COUNT:SEED")?;
+        let count: u64 = fields
+            .next()
+            .unwrap_or("4")
+            .parse()
+            .context("procedural:COUNT")?;
+        let seed: u64 = fields
+            .next()
+            .unwrap_or("0")
+            .parse()
+            .context("procedural:COUNT:SEED")?;
         return Ok((0..count)
             .flat_map(|i| Furniture::ALL.map(|kind| generate(kind, seed + i, resolution)))
             .collect());
@@ -41,7 +52,8 @@ fn load_shapes(data: &str, resolution: usize) -> anyhow::Result<Vec<VoxelGrid>> 
             .map(|e| e.path())
             .filter(|p| {
                 p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
-                    ["binvox", "obj", "off", "stl", "ply"].contains(&e.to_ascii_lowercase().as_str())
+                    ["binvox", "obj", "off", "stl", "ply"]
+                        .contains(&e.to_ascii_lowercase().as_str())
                 })
             })
             .collect();
@@ -83,7 +95,11 @@ pub struct TrainArgs {
 pub fn run_train(args: &TrainArgs, choice: DeviceChoice) -> anyhow::Result<()> {
     let shapes = load_shapes(&args.data.data, 64)?;
     let chosen = device::choose(choice)?;
-    eprintln!("device: {}; {} training shapes", chosen.description, shapes.len());
+    eprintln!(
+        "device: {}; {} training shapes",
+        chosen.description,
+        shapes.len()
+    );
     let config = TrainConfig {
         steps: args.steps,
         batch_shapes: args.batch,
@@ -171,11 +187,19 @@ pub fn run_complete(args: &CompleteArgs, choice: DeviceChoice) -> anyhow::Result
         eval_resolution: 64,
         seed: args.seed,
     };
-    let completion = amortized::complete(&policy, &config.policy, &input, &options, &chosen.device)?;
-    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    let completion =
+        amortized::complete(&policy, &config.policy, &input, &options, &chosen.device)?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
     let program = &completion.program;
-    write_atomically(&args.out.join("program.txt"), program.to_string().as_bytes())?;
-    write_atomically(&args.out.join("program.json"), serde_json::to_string_pretty(program)?.as_bytes())?;
+    write_atomically(
+        &args.out.join("program.txt"),
+        program.to_string().as_bytes(),
+    )?;
+    write_atomically(
+        &args.out.join("program.json"),
+        serde_json::to_string_pretty(program)?.as_bytes(),
+    )?;
     let chamfer_full = match &completion.reconstruction {
         Some(Reconstruction::Voxels(v)) => metrics::chamfer_x1000(&full, v, args.seed),
         _ => None,
@@ -189,7 +213,10 @@ pub fn run_complete(args: &CompleteArgs, choice: DeviceChoice) -> anyhow::Result
         "live_lines": program.live_lines(),
         "seconds": completion.seconds,
     });
-    write_atomically(&args.out.join("metrics.json"), serde_json::to_string_pretty(&metrics)?.as_bytes())?;
+    write_atomically(
+        &args.out.join("metrics.json"),
+        serde_json::to_string_pretty(&metrics)?.as_bytes(),
+    )?;
     let mut surface = program_surface(program, 64);
     for v in &mut surface.vertices {
         for (c, t) in v.iter_mut().zip(full.translate) {
@@ -201,8 +228,9 @@ pub fn run_complete(args: &CompleteArgs, choice: DeviceChoice) -> anyhow::Result
         write_mesh(&mut bytes, &surface, MeshFormat::Obj)?;
         write_atomically(&args.out.join("mesh.obj"), &bytes)?;
     }
-    print!("{program}");
-    println!("{}", serde_json::to_string(&metrics)?);
+    let mut out = std::io::stdout().lock();
+    write!(out, "{program}")?;
+    writeln!(out, "{}", serde_json::to_string(&metrics)?)?;
     Ok(())
 }
 
@@ -229,10 +257,16 @@ pub fn run_eval(args: &EvalArgs, choice: DeviceChoice) -> anyhow::Result<()> {
     let mut rng = rand::rngs::StdRng::seed_from_u64(args.seed);
     let mut rows = Vec::new();
     for (setting, crops) in [
-        ("full input", shapes.iter().map(|_| Crop::None).collect::<Vec<_>>()),
+        (
+            "full input",
+            shapes.iter().map(|_| Crop::None).collect::<Vec<_>>(),
+        ),
         (
             "crop-plane",
-            shapes.iter().map(|_| Crop::random_half_space(&mut rng)).collect(),
+            shapes
+                .iter()
+                .map(|_| Crop::random_half_space(&mut rng))
+                .collect(),
         ),
     ] {
         let mut chamfers = Vec::new();
@@ -256,8 +290,13 @@ pub fn run_eval(args: &EvalArgs, choice: DeviceChoice) -> anyhow::Result<()> {
             seconds.push(completion.seconds);
             if let Some(baseline) = &baseline {
                 let started = std::time::Instant::now();
-                let reconstruction =
-                    amortized::complete_baseline(baseline, &config.policy, &input, 64, &chosen.device);
+                let reconstruction = amortized::complete_baseline(
+                    baseline,
+                    &config.policy,
+                    &input,
+                    64,
+                    &chosen.device,
+                );
                 baseline_seconds.push(started.elapsed().as_secs_f64());
                 if let Reconstruction::Voxels(v) = &reconstruction {
                     baseline_chamfers
@@ -283,18 +322,23 @@ pub fn run_eval(args: &EvalArgs, choice: DeviceChoice) -> anyhow::Result<()> {
             }));
         }
     }
-    println!("| setting | method | shapes | Chamfer ×1000 | s / shape |");
-    println!("|---|---|---|---|---|");
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "| setting | method | shapes | Chamfer ×1000 | s / shape |"
+    )?;
+    writeln!(out, "|---|---|---|---|---|")?;
     for row in &rows {
-        println!(
+        writeln!(
+            out,
             "| {} | {} | {} | {:.3} | {:.3} |",
             row["setting"].as_str().unwrap_or(""),
             row["method"].as_str().unwrap_or(""),
             row["shapes"],
             row["chamfer_x1000"].as_f64().unwrap_or(f64::NAN),
             row["seconds_per_shape"].as_f64().unwrap_or(f64::NAN),
-        );
+        )?;
     }
-    println!("{}", serde_json::to_string(&rows)?);
+    writeln!(out, "{}", serde_json::to_string(&rows)?)?;
     Ok(())
 }

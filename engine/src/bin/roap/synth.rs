@@ -1,5 +1,6 @@
 //! `roap synth`: per-shape synthesis from the command line.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
@@ -226,7 +227,10 @@ pub fn run_synth(args: &SynthArgs, choice: DeviceChoice) -> anyhow::Result<()> {
     bar.finish_and_clear();
 
     let program = &outcome.program;
-    write_atomically(&args.out.join("program.txt"), program.to_string().as_bytes())?;
+    write_atomically(
+        &args.out.join("program.txt"),
+        program.to_string().as_bytes(),
+    )?;
     write_atomically(
         &args.out.join("program.json"),
         serde_json::to_string_pretty(program)?.as_bytes(),
@@ -270,13 +274,18 @@ pub fn run_synth(args: &SynthArgs, choice: DeviceChoice) -> anyhow::Result<()> {
         }
         _ => {}
     }
-    print!("{program}");
-    println!("{}", serde_json::to_string(&metrics)?);
+    let mut out = std::io::stdout().lock();
+    write!(out, "{program}")?;
+    writeln!(out, "{}", serde_json::to_string(&metrics)?)?;
     Ok(())
 }
 
 /// The program's surface and one mesh per live part, in the shape's model space.
-fn write_meshes(args: &SynthArgs, program: &GraphicsProgram, full: &VoxelGrid) -> anyhow::Result<()> {
+fn write_meshes(
+    args: &SynthArgs,
+    program: &GraphicsProgram,
+    full: &VoxelGrid,
+) -> anyhow::Result<()> {
     let to_model = |mesh: &mut roap_engine::data::TriangleMesh| to_model_frame(mesh, full);
     let mut surface = program_surface(program, args.mesh_res);
     to_model(&mut surface);
@@ -291,7 +300,9 @@ fn write_meshes(args: &SynthArgs, program: &GraphicsProgram, full: &VoxelGrid) -
     for part in &mut parts {
         to_model(&mut part.mesh);
         let path = args.out.join("parts").join(format!("{}.ply", part.name));
-        write_file(&path, |out| write_parts(out, std::slice::from_ref(part), MeshFormat::Ply))?;
+        write_file(&path, |out| {
+            write_parts(out, std::slice::from_ref(part), MeshFormat::Ply)
+        })?;
     }
     if !parts.is_empty() {
         write_file(&args.out.join("parts").join("all_parts.ply"), |out| {
@@ -304,10 +315,17 @@ fn write_meshes(args: &SynthArgs, program: &GraphicsProgram, full: &VoxelGrid) -
 /// A black-and-white PNG of an image.
 fn png_of(pixels: &PixelGrid) -> anyhow::Result<Vec<u8>> {
     let image = image::GrayImage::from_fn(pixels.width as u32, pixels.height as u32, |c, r| {
-        image::Luma([if pixels.get(r as isize, c as isize) { 255 } else { 0 }])
+        image::Luma([if pixels.get(r as isize, c as isize) {
+            255
+        } else {
+            0
+        }])
     });
     let mut bytes = Vec::new();
-    image.write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)?;
+    image.write_to(
+        &mut std::io::Cursor::new(&mut bytes),
+        image::ImageFormat::Png,
+    )?;
     Ok(bytes)
 }
 

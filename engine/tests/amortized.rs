@@ -1,0 +1,114 @@
+//! Amortized synthesis end to end at toy scale: training lowers the loss, a checkpoint
+//! reloads to the same policy, completion returns a program scored on the visible input,
+//! and the baseline answers for every query point.
+
+#![allow(clippy::unwrap_used)] // Test helpers may panic on broken invariants.
+
+use burn::tensor::Device;
+use roap_engine::data::{Crop, Furniture, generate};
+use roap_engine::graphics::amortized::{
+    self, CompleteOptions, TrainConfig, checkpoint, complete_baseline,
+};
+use roap_engine::graphics::policy::{PolicyConfig, input_batch};
+use roap_engine::graphics::{PartFamily, Reconstruction, SketchConfig};
+use roap_engine::train::{RunControl, TrainEvent};
+
+fn tiny() -> TrainConfig {
+    TrainConfig {
+        policy: PolicyConfig {
+            sketch: SketchConfig {
+                lines: 4,
+                parts: 8,
+                family: PartFamily::Library {
+                    warps: 8,
+                    surfaces: 8,
+                },
+                ..SketchConfig::paper_3d()
+            },
+            input_resolution: 16,
+            channels: [4, 4, 4],
+            hidden: 32,
+            ..PolicyConfig::default()
+        },
+        steps: 60,
+        batch_shapes: 4,
+        batch_points: 256,
+        learning_rate: 3e-3,
+        ..TrainConfig::default()
+    }
+}
+
+#[test]
+fn train_save_load_complete() {
+    let shapes: Vec<_> = Furniture::ALL.iter().map(|&k| generate(k, 0, 32)).collect();
+    let config = tiny();
+    let device = Device::flex().autodiff();
+    let mut losses = Vec::new();
+    let mut sink = |e: TrainEvent| {
+        if let TrainEvent::Step(s) = e {
+            losses.push(s.fit_loss);
+        }
+    };
+    let policy =
+        amortized::train(&shapes, &config, &device, &mut sink, &RunControl::default()).unwrap();
+    assert_eq!(losses.len(), 60);
+    let early: f64 = losses[..10].iter().sum::<f64>() / 10.0;
+    let late: f64 = losses[50..].iter().sum::<f64>() / 10.0;
+    assert!(late < early, "training loss went from {early} to {late}");
+
+    let dir = std::env::temp_dir().join(format!("roap-ckpt-{}", std::process::id()));
+    let cpu = Device::flex();
+    let baseline = amortized::train_baseline(
+        &shapes,
+        &TrainConfig { steps: 5, ..tiny() },
+        &device,
+        &mut |_| {},
+        &RunControl::default(),
+    )
+    .unwrap();
+    checkpoint::save(&dir, policy.clone(), Some(baseline), &config).unwrap();
+    let (loaded, loaded_config) = checkpoint::load(&dir, &cpu).unwrap();
+    assert_eq!(loaded_config, config);
+    let input = input_batch(&[&shapes[0]], 16, &cpu);
+    let a = policy
+        .forward(&config.policy, input.clone())
+        .discretize(&config.policy.sketch, 0)
+        .unwrap();
+    let b = loaded
+        .forward(&config.policy, input)
+        .discretize(&config.policy.sketch, 0)
+        .unwrap();
+    assert_eq!(a, b, "a reloaded checkpoint gives the same program");
+
+    let crop = Crop::fixed_plane();
+    let options = CompleteOptions {
+        crop,
+        samples: 4,
+        eval_resolution: 24,
+        seed: 1,
+    };
+    let completion = amortized::complete(
+        &loaded,
+        &config.policy,
+        &crop.apply(&shapes[1]),
+        &options,
+        &cpu,
+    )
+    .unwrap();
+    assert_eq!(completion.candidates, 4);
+    assert!(completion.visible_loss.is_finite());
+    assert!(
+        matches!(completion.reconstruction, Some(Reconstruction::Voxels(ref v)) if v.resolution() == 24)
+    );
+
+    let baseline = checkpoint::load_baseline(&dir, &config, &cpu)
+        .unwrap()
+        .unwrap();
+    let reconstruction = complete_baseline(&baseline, &config.policy, &shapes[1], 16, &cpu);
+    assert!(matches!(reconstruction, Reconstruction::Voxels(ref v) if v.resolution() == 16));
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(
+        checkpoint::load(&dir, &cpu).is_err(),
+        "a missing checkpoint is an error"
+    );
+}
