@@ -58,6 +58,7 @@ fn init(dim: usize, bias: f64) -> Initialization {
         logit_scale: 0.1,
         chain_bias: bias,
         union_bias: bias,
+        gate: 0.5,
     }
 }
 

@@ -1,4 +1,8 @@
-//! The binvox format (version 1): an ASCII header, then run-length encoded occupancy.
+//! The binvox format: an ASCII header, then run-length encoded occupancy.
+//!
+//! Version 1 stores values 0 and 1. Version 2 (written by viewvox-era tools and by vengi)
+//! has the same layout, but a value byte is a palette index: every non-zero value is a
+//! filled voxel. Both read into a boolean grid; `write_binvox` writes version 1.
 //!
 //! ```text
 //! #binvox 1
@@ -45,10 +49,10 @@ pub fn read_binvox(bytes: &[u8]) -> Result<VoxelGrid, DataError> {
         .strip_prefix("#binvox")
         .ok_or_else(|| malformed("missing `#binvox` magic"))?
         .trim();
-    if version != "1" {
+    if version != "1" && version != "2" {
         return Err(DataError::Unsupported {
             format: "binvox",
-            message: format!("version {version:?} (only version 1 is read)"),
+            message: format!("version {version:?} (versions 1 and 2 are read)"),
         });
     }
     let (mut dims, mut translate, mut scale) = (None, [0.0f32; 3], 1.0f32);
@@ -210,11 +214,24 @@ mod tests {
     }
 
     #[test]
+    fn version_2_palette_values_are_filled() {
+        // 2³ grid: value 7 (a palette index) for 3 voxels, empty for 5.
+        let mut bytes = b"#binvox 2\ndim 2 2 2\ntranslate 0 0 0\nscale 1\ndata\n".to_vec();
+        bytes.extend_from_slice(&[7, 3, 0, 5]);
+        let grid = read_binvox(&bytes).unwrap();
+        assert_eq!(grid.count(), 3);
+        assert!(grid.get([0, 0, 0]) && grid.get([0, 1, 0]) && grid.get([0, 0, 1]));
+        let mut v3 = bytes.clone();
+        v3[8] = b'3';
+        assert!(matches!(read_binvox(&v3), Err(DataError::Unsupported { .. })));
+    }
+
+    #[test]
     fn malformed_files_are_errors() {
         let good = write_binvox(&VoxelGrid::empty(2));
         let mut cases: Vec<Vec<u8>> = vec![
             b"".to_vec(),
-            b"#binvox 2\ndim 2 2 2\ndata\n\x00\x08".to_vec(),
+            b"#binvox 3\ndim 2 2 2\ndata\n\x00\x08".to_vec(),
             b"#binvox 1\ndim 2 2 3\ndata\n\x00\x0c".to_vec(),
             b"#binvox 1\ndim 2 2 2\ndata\n\x00\x07".to_vec(),
             b"#binvox 1\ndim 2 2 2\ndata\n\x00\x09".to_vec(),

@@ -265,11 +265,10 @@ fn prior(
             }
         }
     }
-    let per_axis = (parts as f64).powf(1.0 / dim as f64).ceil().max(1.0) as usize;
+    // A Halton sequence: every prefix (the parts the chain reads first) is spread out.
     for p in 0..parts {
         for a in 0..dim {
-            let k = (p / per_axis.pow(a as u32)) % per_axis;
-            values.push(((k as f32 + 0.5) / per_axis as f32 - 0.5) * 0.7);
+            values.push((halton(p + 1, [2, 3, 5, 7][a % 4]) - 0.5) * 0.7);
         }
     }
     values.extend(std::iter::repeat_n(
@@ -287,6 +286,17 @@ fn prior(
     }
     values.extend(flip);
     Tensor::from_data(TensorData::new(values, [layout.per_component]), device)
+}
+
+/// Element `index` of the van der Corput sequence in `base`, in (0, 1).
+fn halton(mut index: usize, base: usize) -> f32 {
+    let (mut value, mut scale) = (0.0f32, 1.0f32);
+    while index > 0 {
+        scale /= base as f32;
+        value += scale * (index % base) as f32;
+        index /= base;
+    }
+    value
 }
 
 /// One component's tensors from its slice `[B, per_component]` of the head.

@@ -242,6 +242,10 @@ pub struct Initialization {
     pub chain_bias: f64,
     /// Added to the union operator's logit.
     pub union_bias: f64,
+    /// Initial gate logit of gated components (on while ≥ 0). Gates are hard in the
+    /// forward pass, so a component switched off stops learning: starting well above zero
+    /// gives its parts time to find their place first.
+    pub gate: f64,
 }
 
 /// Free parameters of a whole program for `T` independent tasks (restarts), plus the library.
@@ -322,7 +326,7 @@ impl FreeProgram {
                     _ => (None, None),
                 };
                 let gate = (sketch.gates && index > 0)
-                    .then(|| Param::from_tensor(Tensor::<2>::ones([tasks, 1], device) * 0.5));
+                    .then(|| Param::from_tensor(Tensor::<2>::ones([tasks, 1], device) * init.gate));
                 let free_logits = FreeLogits {
                     op_logits: Param::from_tensor(logits.op_logits),
                     left_logits: Param::from_tensor(logits.left_logits),

@@ -50,6 +50,8 @@ pub struct SynthConfig {
     pub chain_bias: f64,
     /// See [`Initialization::union_bias`].
     pub union_bias: f64,
+    /// See [`Initialization::gate`].
+    pub initial_gate: f64,
     /// Every this many steps: the discrete program, α and its metrics are reported.
     pub report_every: usize,
     /// Resolution at which the discrete program is voxelized for metrics and meshes.
@@ -77,6 +79,7 @@ impl Default for SynthConfig {
             part_size: 0.2,
             chain_bias: 8.0,
             union_bias: 6.0,
+            initial_gate: 2.0,
             report_every: 100,
             eval_resolution: 64,
             seed: 0,
@@ -217,6 +220,7 @@ pub fn synthesize(
         logit_scale: 0.1,
         chain_bias: config.chain_bias,
         union_bias: config.union_bias,
+        gate: config.initial_gate,
     };
     let mut model = FreeProgram::new(sketch, 1, &init, device);
     let mut architecture_optimizer = AdamConfig::new().with_epsilon(1e-5).init();

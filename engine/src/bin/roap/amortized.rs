@@ -90,6 +90,9 @@ pub struct TrainArgs {
     /// `roap eval` compares against; it is trained after the policy, on the same data.
     #[arg(long)]
     no_baseline: bool,
+    /// Training steps of the baseline (default: --steps).
+    #[arg(long)]
+    baseline_steps: Option<usize>,
 }
 
 pub fn run_train(args: &TrainArgs, choice: DeviceChoice) -> anyhow::Result<()> {
@@ -133,9 +136,13 @@ pub fn run_train(args: &TrainArgs, choice: DeviceChoice) -> anyhow::Result<()> {
     } else {
         bar.set_position(0);
         bar.set_prefix("baseline");
+        let baseline_config = TrainConfig {
+            steps: args.baseline_steps.unwrap_or(config.steps),
+            ..config.clone()
+        };
         Some(amortized::train_baseline(
             &shapes,
-            &config,
+            &baseline_config,
             &device,
             &mut sink,
             &RunControl::default(),
