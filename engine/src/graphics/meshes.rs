@@ -48,3 +48,40 @@ pub fn part_meshes(program: &GraphicsProgram, resolution: usize) -> Vec<ColoredP
     }
     parts
 }
+
+/// The library's quadric surfaces as a gallery: entry `i` is a unit part (no warp) meshed at
+/// `resolution³` and placed on a square lattice in the normalized frame, coloured from
+/// [`PART_COLORS`]. `surfaces` holds 6 coefficients per entry (3D).
+pub fn library_meshes(surfaces: &[f32], resolution: usize) -> Vec<ColoredPart> {
+    let width = super::parts::surface_width(3);
+    let count = surfaces.len() / width;
+    let side = (count as f64).sqrt().ceil().max(1.0) as usize;
+    let cell = 1.0 / side as f32;
+    surfaces
+        .chunks_exact(width)
+        .enumerate()
+        .map(|(i, surface)| {
+            let centre = [
+                (i % side) as f32 * cell + cell / 2.0 - 0.5,
+                0.0,
+                (i / side) as f32 * cell + cell / 2.0 - 0.5,
+            ];
+            // Each entry on its own small grid (the unit part fills 90 % of it), then moved
+            // into its cell.
+            let linear = [1.0 / 0.9, 0.0, 0.0, 0.0, 1.0 / 0.9, 0.0, 0.0, 0.0, 1.0 / 0.9];
+            let mut mesh = isosurface_of_fn(resolution, |p| {
+                crate::graphics::parts_kernel::part_occupancy(&p, &[0.0; 3], &linear, surface, None, 20.0)
+            });
+            for v in &mut mesh.vertices {
+                for (c, o) in v.iter_mut().zip(centre) {
+                    *c = *c * 0.9 * cell + o;
+                }
+            }
+            ColoredPart {
+                name: format!("surface_{i}"),
+                color: PART_COLORS[i % PART_COLORS.len()],
+                mesh,
+            }
+        })
+        .collect()
+}

@@ -150,7 +150,18 @@ pub fn run_train(args: &TrainArgs, choice: DeviceChoice) -> anyhow::Result<()> {
     };
     bar.finish_and_clear();
     eprintln!("policy trained in {policy_seconds:.0} s");
+    // The learned shared library, one small mesh per surface, for people to look at.
+    let surfaces = roap_engine::graphics::soft::values(policy.library.surfaces.val());
+    let gallery: Vec<_> = roap_engine::graphics::meshes::library_meshes(&surfaces, 24)
+        .into_iter()
+        .filter(|p| !p.mesh.triangles.is_empty())
+        .collect();
     checkpoint::save(&args.out, policy, baseline, &config).map_err(anyhow::Error::msg)?;
+    if !gallery.is_empty() {
+        let mut bytes = Vec::new();
+        roap_engine::export::write_parts(&mut bytes, &gallery, MeshFormat::Ply)?;
+        write_atomically(&args.out.join("library.ply"), &bytes)?;
+    }
     eprintln!(
         "trained on {} shapes for {} steps in {:.0} s; wrote {}",
         shapes.len(),
