@@ -121,7 +121,8 @@ fn bundled_checkpoint_completes_a_cropped_sample() {
     let device = Device::flex();
     let (policy, config) =
         checkpoint::load(&root.join("assets/checkpoints/procedural"), &device).unwrap();
-    let full = roap_engine::data::read_shape(&root.join("samples/shapes/table.binvox"), 64).unwrap();
+    let full =
+        roap_engine::data::read_shape(&root.join("samples/shapes/table.binvox"), 64).unwrap();
     let crop = Crop::fixed_plane();
     let options = CompleteOptions {
         crop,
@@ -129,9 +130,14 @@ fn bundled_checkpoint_completes_a_cropped_sample() {
         eval_resolution: 64,
         seed: 0,
     };
-    let completion =
-        amortized::complete(&policy, &config.policy, &crop.apply(&full), &options, &device)
-            .unwrap();
+    let completion = amortized::complete(
+        &policy,
+        &config.policy,
+        &crop.apply(&full),
+        &options,
+        &device,
+    )
+    .unwrap();
     let Some(Reconstruction::Voxels(reconstruction)) = &completion.reconstruction else {
         panic!("a 3D completion");
     };

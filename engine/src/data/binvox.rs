@@ -223,7 +223,10 @@ mod tests {
         assert!(grid.get([0, 0, 0]) && grid.get([0, 1, 0]) && grid.get([0, 0, 1]));
         let mut v3 = bytes.clone();
         v3[8] = b'3';
-        assert!(matches!(read_binvox(&v3), Err(DataError::Unsupported { .. })));
+        assert!(matches!(
+            read_binvox(&v3),
+            Err(DataError::Unsupported { .. })
+        ));
     }
 
     #[test]

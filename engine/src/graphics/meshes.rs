@@ -68,9 +68,21 @@ pub fn library_meshes(surfaces: &[f32], resolution: usize) -> Vec<ColoredPart> {
             ];
             // Each entry on its own small grid (the unit part fills 90 % of it), then moved
             // into its cell.
-            let linear = [1.0 / 0.9, 0.0, 0.0, 0.0, 1.0 / 0.9, 0.0, 0.0, 0.0, 1.0 / 0.9];
+            let linear = [
+                1.0 / 0.9,
+                0.0,
+                0.0,
+                0.0,
+                1.0 / 0.9,
+                0.0,
+                0.0,
+                0.0,
+                1.0 / 0.9,
+            ];
             let mut mesh = isosurface_of_fn(resolution, |p| {
-                crate::graphics::parts_kernel::part_occupancy(&p, &[0.0; 3], &linear, surface, None, 20.0)
+                crate::graphics::parts_kernel::part_occupancy(
+                    &p, &[0.0; 3], &linear, surface, None, 20.0,
+                )
             });
             for v in &mut mesh.vertices {
                 for (c, o) in v.iter_mut().zip(centre) {
