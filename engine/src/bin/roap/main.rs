@@ -36,9 +36,9 @@ mod synth;
 
 #[derive(Subcommand)]
 enum Command {
-    /// Synthesize a CSG program of learned parts that reconstructs one shape (.binvox or a
-    /// mesh), e.g. `roap synth samples/shapes/chair.binvox --out out/chair`. Writes the
-    /// program (text and JSON), its mesh, one mesh per part and metrics.json.
+    /// Synthesize a CSG program of learned parts that reconstructs one shape (.binvox, a
+    /// mesh, or a 2D image), e.g. `roap synth samples/shapes/chair.binvox --out out/chair`.
+    /// Writes the program (text and JSON), its mesh, one mesh per part and metrics.json.
     Synth(synth::SynthArgs),
     /// Train an amortized policy (3D CNN encoder → every logit and part parameter, shared
     /// part library) across many shapes, e.g. `roap train procedural:40 --out ckpt`.
@@ -58,12 +58,12 @@ enum Command {
         /// A program in the canonical text form.
         file: PathBuf,
     },
-    /// Inspect shape files (.binvox).
+    /// Inspect, convert, generate and pack shapes (.binvox, meshes).
     Data {
         #[command(subcommand)]
         data: DataCommand,
     },
-    /// Compare two shape files (.binvox) of the same resolution.
+    /// Compare two shapes: IoU, or Chamfer distance (3D shapes, or two PNG images in 2D).
     Metrics {
         #[command(subcommand)]
         metric: MetricCommand,

@@ -43,31 +43,33 @@ pub struct SynthArgs {
     /// Seed of the random octant or half-plane.
     #[arg(long, default_value_t = 0)]
     crop_seed: u64,
-    /// Optimisation steps; the length penalty switches on at half of them.
+    /// Optimisation steps; the length penalty switches on at half of them [default: 800].
     #[arg(long)]
     steps: Option<usize>,
-    /// Code lines of the program sketch.
+    /// Code lines of each component's program [default: 20].
     #[arg(long)]
     lines: Option<usize>,
-    /// Parts the program chooses from.
+    /// Parts each component chooses from (3D) [default: 128; 2D: 16 circles + 16 squares].
     #[arg(long)]
     parts: Option<usize>,
-    /// Labelled points each step's loss sees.
+    /// Labelled points each step's loss sees [default: 4096].
     #[arg(long)]
     batch_points: Option<usize>,
-    /// Adam's step size for the architecture logits.
+    /// Adam's step size for the architecture logits [default: 0.05].
     #[arg(long)]
     architecture_lr: Option<f64>,
-    /// Adam's step size for the parts, their placement and the library.
+    /// Adam's step size for the parts, their placement and the library [default: 0.02].
     #[arg(long)]
     shape_lr: Option<f64>,
-    /// Gumbel-softmax temperature at the first and the last step (geometric in between).
+    /// Gumbel-softmax temperature at the first and the last step, geometric in between
+    /// [default: 1 0.02].
     #[arg(long, num_args = 2, value_names = ["START", "END"])]
     temperature: Option<Vec<f64>>,
-    /// λ, the length-penalty weight applied from halfway through training.
+    /// λ, the length-penalty weight applied from halfway through training [default: 1e-4].
     #[arg(long)]
     length_penalty: Option<f64>,
-    /// Min-sampling while training: architectures drawn per step, the best one optimised.
+    /// Min-sampling while training: the policy's mode plus this many − 1 Gumbel draws per
+    /// step; the best is optimised [default: 2].
     #[arg(long)]
     samples: Option<usize>,
     /// Plain softmax instead of Gumbel-softmax (the paper's ablation).
