@@ -33,6 +33,8 @@ pub struct TrainConfig {
     pub length_penalty: f64,
     /// Min-sampling while training: the mode and `min_samples − 1` Gumbel draws per shape.
     pub min_samples: usize,
+    /// `false`: plain softmax, the paper's "w/o gumbel-softmax" ablation.
+    pub gumbel: bool,
     pub seed: u64,
 }
 
@@ -50,6 +52,7 @@ impl Default for TrainConfig {
             },
             length_penalty: 1e-4,
             min_samples: 2,
+            gumbel: true,
             seed: 0,
         }
     }

@@ -93,6 +93,12 @@ pub struct TrainArgs {
     /// Training steps of the baseline (default: --steps).
     #[arg(long)]
     baseline_steps: Option<usize>,
+    /// Code lines of the sketch (the paper's "max lines" ablation) [default: 16].
+    #[arg(long)]
+    lines: Option<usize>,
+    /// Plain softmax instead of Gumbel-softmax (the paper's "w/o gumbel-softmax" ablation).
+    #[arg(long)]
+    no_gumbel: bool,
 }
 
 pub fn run_train(args: &TrainArgs, choice: DeviceChoice) -> anyhow::Result<()> {
@@ -103,13 +109,17 @@ pub fn run_train(args: &TrainArgs, choice: DeviceChoice) -> anyhow::Result<()> {
         chosen.description,
         shapes.len()
     );
-    let config = TrainConfig {
+    let mut config = TrainConfig {
         steps: args.steps,
         batch_shapes: args.batch,
         learning_rate: args.learning_rate,
+        gumbel: !args.no_gumbel,
         seed: args.seed,
         ..TrainConfig::default()
     };
+    if let Some(lines) = args.lines {
+        config.policy.sketch.lines = lines.max(1);
+    }
     let bar = ProgressBar::new(config.steps as u64);
     bar.set_style(
         ProgressStyle::with_template("{bar:30} {pos}/{len} {elapsed}/{eta} {msg}")
@@ -263,6 +273,23 @@ pub struct EvalArgs {
     seed: u64,
 }
 
+/// The row label of a policy: the full method, or which ablation it is.
+fn method_name(config: &TrainConfig) -> String {
+    let default = TrainConfig::default();
+    let mut changes = Vec::new();
+    if config.policy.sketch.lines != default.policy.sketch.lines {
+        changes.push(format!("max lines = {}", config.policy.sketch.lines));
+    }
+    if !config.gumbel {
+        changes.push("w/o gumbel-softmax".to_owned());
+    }
+    if changes.is_empty() {
+        "ROAP (amortized, min-sampling)".to_owned()
+    } else {
+        format!("ROAP, {}", changes.join(", "))
+    }
+}
+
 /// Table 3's shape: mean Chamfer ×1000 of the completion against the full shape, for the
 /// full input and for a random half-plane crop of each shape.
 pub fn run_eval(args: &EvalArgs, choice: DeviceChoice) -> anyhow::Result<()> {
@@ -325,7 +352,7 @@ pub fn run_eval(args: &EvalArgs, choice: DeviceChoice) -> anyhow::Result<()> {
         let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
         rows.push(serde_json::json!({
             "setting": setting,
-            "method": "ROAP (amortized, min-sampling)",
+            "method": method_name(&config),
             "shapes": shapes.len(),
             "chamfer_x1000": mean(&chamfers),
             "seconds_per_shape": mean(&seconds),
