@@ -291,7 +291,7 @@ fn method_name(config: &TrainConfig) -> String {
 }
 
 /// Table 3's shape: mean Chamfer ×1000 of the completion against the full shape, for the
-/// full input and for a random half-plane crop of each shape.
+/// full input, a random octant removed and a random half-plane removed.
 pub fn run_eval(args: &EvalArgs, choice: DeviceChoice) -> anyhow::Result<()> {
     let chosen = device::choose(choice)?;
     let (policy, config) =
@@ -301,19 +301,27 @@ pub fn run_eval(args: &EvalArgs, choice: DeviceChoice) -> anyhow::Result<()> {
     let shapes = load_shapes(&args.data.data, 64)?;
     let mut rng = rand::rngs::StdRng::seed_from_u64(args.seed);
     let mut rows = Vec::new();
-    for (setting, crops) in [
+    let settings = [
         (
             "full input",
             shapes.iter().map(|_| Crop::None).collect::<Vec<_>>(),
         ),
         (
-            "crop-plane",
+            "crop-octant (7/8)",
+            shapes
+                .iter()
+                .map(|_| Crop::random_octant(&mut rng))
+                .collect(),
+        ),
+        (
+            "crop-plane (1/2)",
             shapes
                 .iter()
                 .map(|_| Crop::random_half_space(&mut rng))
                 .collect(),
         ),
-    ] {
+    ];
+    for (setting, crops) in settings {
         let mut chamfers = Vec::new();
         let mut baseline_chamfers = Vec::new();
         let mut seconds = Vec::new();

@@ -47,8 +47,8 @@ enum Command {
     /// on the visible input, e.g. `roap complete assets/checkpoints/procedural
     /// samples/shapes/table.binvox --crop half-plane --out out/table`.
     Complete(amortized::CompleteArgs),
-    /// Evaluate a policy on shapes, full input vs a half-plane crop; prints a Markdown
-    /// table in the shape of the paper's Table 3 and its JSON.
+    /// Evaluate a policy (and its baseline) on shapes: full input, octant crop, half-plane
+    /// crop; prints a Markdown table in the shape of the paper's Table 3 and its JSON.
     Eval(amortized::EvalArgs),
     /// Find a program from input/output examples of a hidden one (a program text file,
     /// e.g. samples/programs/csg_hidden.txt) and report whether it is equivalent.
