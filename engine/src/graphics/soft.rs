@@ -243,8 +243,9 @@ pub struct Initialization {
     /// Added to the union operator's logit.
     pub union_bias: f64,
     /// Initial gate logit of gated components (on while ≥ 0). Gates are hard in the
-    /// forward pass, so a component switched off stops learning: starting well above zero
-    /// gives its parts time to find their place first.
+    /// forward pass, so a component switched off stops learning. Measured on 8 BSP-Net
+    /// images: starting at 0.5 most gated components switch off early and the mean Chamfer
+    /// is 0.45 px; starting at 2 they survive but the mean is 0.67 px.
     pub gate: f64,
 }
 

@@ -79,7 +79,7 @@ impl Default for SynthConfig {
             part_size: 0.2,
             chain_bias: 8.0,
             union_bias: 6.0,
-            initial_gate: 2.0,
+            initial_gate: 0.5,
             report_every: 100,
             eval_resolution: 64,
             seed: 0,
