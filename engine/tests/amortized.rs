@@ -6,11 +6,19 @@
 
 use burn::tensor::Device;
 use roap_engine::data::{Crop, Furniture, generate};
+use roap_engine::data::{PixelGrid, VoxelGrid};
 use roap_engine::graphics::amortized::{
     self, CompleteOptions, TrainConfig, checkpoint, complete_baseline,
 };
 use roap_engine::graphics::policy::{PolicyConfig, input_batch};
-use roap_engine::graphics::{PartFamily, Reconstruction, SketchConfig};
+use roap_engine::graphics::{PartFamily, Reconstruction, SketchConfig, Target};
+
+fn voxels(target: &Target) -> &VoxelGrid {
+    match target {
+        Target::Voxels(grid) => grid,
+        Target::Pixels(_) => panic!("a 3D target"),
+    }
+}
 use roap_engine::train::{RunControl, TrainEvent};
 
 fn tiny() -> TrainConfig {
@@ -40,7 +48,10 @@ fn tiny() -> TrainConfig {
 
 #[test]
 fn train_save_load_complete() {
-    let shapes: Vec<_> = Furniture::ALL.iter().map(|&k| generate(k, 0, 32)).collect();
+    let shapes: Vec<_> = Furniture::ALL
+        .iter()
+        .map(|&k| Target::Voxels(generate(k, 0, 32)))
+        .collect();
     let config = tiny();
     let device = Device::flex().autodiff();
     let mut losses = Vec::new();
@@ -90,7 +101,7 @@ fn train_save_load_complete() {
     let completion = amortized::complete(
         &loaded,
         &config.policy,
-        &crop.apply(&shapes[1]),
+        &Target::Voxels(crop.apply(voxels(&shapes[1]))),
         &options,
         &cpu,
     )
@@ -133,7 +144,7 @@ fn bundled_checkpoint_completes_a_cropped_sample() {
     let completion = amortized::complete(
         &policy,
         &config.policy,
-        &crop.apply(&full),
+        &Target::Voxels(crop.apply(&full)),
         &options,
         &device,
     )
@@ -145,4 +156,83 @@ fn bundled_checkpoint_completes_a_cropped_sample() {
     // An untrained policy scores in the hundreds here (its parts sit on a fixed lattice).
     assert!(chamfer < 40.0, "Chamfer ×1000 of the completion: {chamfer}");
     assert!(completion.program.live_lines() >= 1);
+}
+
+/// The 2D sketch (simple, two flip-unions, a for-loop, gates) through the same amortized path:
+/// images in, one-voxel-deep convolutions, 2D programs out.
+#[test]
+fn two_dimensional_policy_trains_and_completes() {
+    let images: Vec<Target> = (0..4)
+        .map(|i| {
+            Target::Pixels(PixelGrid::from_fn(32, 32, |r, c| {
+                let (r, c) = (r as i32 - 16, c as i32 - 16 + i);
+                r.abs() < 8 && c.abs() < 5 || r * r + (c - 6) * (c - 6) < 30
+            }))
+        })
+        .collect();
+    let mut config = TrainConfig {
+        policy: PolicyConfig::paper_2d(),
+        steps: 40,
+        batch_shapes: 2,
+        batch_points: 256,
+        learning_rate: 3e-3,
+        // A fixed temperature: 40 steps are too few to anneal without the loss following it.
+        temperature: roap_engine::train::TemperatureSchedule::Constant { temperature: 1.0 },
+        ..TrainConfig::default()
+    };
+    config.policy.sketch.lines = 4;
+    config.policy.input_resolution = 32;
+    config.policy.channels = [4, 4, 4];
+    config.policy.hidden = 32;
+    let device = Device::flex().autodiff();
+    let mut losses = Vec::new();
+    let policy = amortized::train(
+        &images,
+        &config,
+        &device,
+        &mut |e: TrainEvent| {
+            if let TrainEvent::Step(s) = e {
+                losses.push(s.fit_loss);
+            }
+        },
+        &RunControl::default(),
+    )
+    .unwrap();
+    assert!(losses.iter().all(|l| l.is_finite()));
+    let early: f64 = losses[..8].iter().sum::<f64>() / 8.0;
+    let late: f64 = losses[32..].iter().sum::<f64>() / 8.0;
+    assert!(
+        late < early,
+        "2D training loss went from {early} to {late}: {losses:?}"
+    );
+    let options = CompleteOptions {
+        crop: Crop::None,
+        samples: 3,
+        eval_resolution: 32,
+        seed: 0,
+    };
+    let completion = amortized::complete(
+        &policy,
+        &config.policy,
+        &images[0],
+        &options,
+        &Device::flex(),
+    )
+    .unwrap();
+    assert_eq!(completion.program.dim, 2);
+    assert_eq!(completion.program.components.len(), 4);
+    assert!(
+        matches!(completion.reconstruction, Some(Reconstruction::Pixels(ref p)) if p.width == 32)
+    );
+    let mismatched = amortized::train(
+        &[Target::Voxels(generate(Furniture::Mug, 0, 16))],
+        &config,
+        &device,
+        &mut |_| {},
+        &RunControl::default(),
+    );
+    assert!(
+        mismatched.is_err(),
+        "a 3D shape for a 2D policy is an error"
+    );
 }

@@ -14,7 +14,7 @@ use super::parts::Retrieval;
 use super::policy::{Baseline, Policy, PolicyConfig, input_batch};
 use super::soft::{Draw, ProgramTensors};
 use super::{FitLoss, GraphicsProgram, Reconstruction, Target};
-use crate::data::{Crop, VoxelGrid, sample_points};
+use crate::data::Crop;
 use crate::relaxed::Relaxation;
 use crate::train::{EventSink, RunControl, Schedule, StepReport, TemperatureSchedule, TrainEvent};
 
@@ -63,6 +63,8 @@ impl Default for TrainConfig {
 pub enum AmortizedError {
     #[error("no training shapes")]
     NoShapes,
+    #[error("every shape must be {0}D, as the policy's sketch")]
+    Dimension(usize),
     #[error("the loss became {0} at step {1}; the last good checkpoint is kept")]
     NonFinite(f64, usize),
     #[error(transparent)]
@@ -75,7 +77,7 @@ pub enum AmortizedError {
 /// # Errors
 /// No shapes, or a loss that stops being finite.
 pub fn train(
-    shapes: &[VoxelGrid],
+    shapes: &[Target],
     config: &TrainConfig,
     device: &Device,
     sink: &mut dyn EventSink,
@@ -129,7 +131,7 @@ pub fn train(
 /// # Errors
 /// No shapes, or a loss that stops being finite.
 pub fn train_baseline(
-    shapes: &[VoxelGrid],
+    shapes: &[Target],
     config: &TrainConfig,
     device: &Device,
     sink: &mut dyn EventSink,
@@ -167,7 +169,7 @@ struct Batch {
 /// closure returns the fit and (for programs) the expected length the schedule weighs.
 fn fit<M: burn::module::Module>(
     mut model: M,
-    shapes: &[VoxelGrid],
+    shapes: &[Target],
     config: &TrainConfig,
     device: &Device,
     sink: &mut dyn EventSink,
@@ -181,17 +183,18 @@ fn fit<M: burn::module::Module>(
     device.seed(config.seed);
     let mut rng = rand::rngs::StdRng::seed_from_u64(config.seed);
     let pool = 8192;
+    let dim = config.policy.sketch.dim;
+    if shapes.iter().any(|s| s.dim() != dim) {
+        return Err(AmortizedError::Dimension(dim));
+    }
     let samples: Vec<(Vec<f32>, Vec<f32>)> = shapes
         .iter()
         .enumerate()
-        .map(|(i, grid)| {
-            let s = sample_points(grid, pool, config.seed.wrapping_add(i as u64));
-            (s.points.into_iter().flatten().collect(), s.labels)
-        })
+        .map(|(i, shape)| shape.samples(pool, config.seed.wrapping_add(i as u64)))
         .collect();
     let inputs: Vec<Tensor<5>> = shapes
         .iter()
-        .map(|grid| input_batch(&[grid], config.policy.input_resolution, device))
+        .map(|shape| input_batch(&[shape], config.policy.input_resolution, device))
         .collect();
     let mut optimizer = AdamConfig::new().with_epsilon(1e-5).init();
     let schedule = Schedule {
@@ -213,20 +216,20 @@ fn fit<M: burn::module::Module>(
         }
         let chosen = &order[cursor..cursor + batch];
         cursor += batch;
-        let mut points = Vec::with_capacity(batch * n * 3);
+        let mut points = Vec::with_capacity(batch * n * dim);
         let mut labels = Vec::with_capacity(batch * n);
         for &shape in chosen {
             let (p, l) = &samples[shape];
             for _ in 0..n {
                 let i = rng.random_range(0..l.len());
-                points.extend_from_slice(&p[i * 3..i * 3 + 3]);
+                points.extend_from_slice(&p[i * dim..(i + 1) * dim]);
                 labels.push(l[i]);
             }
         }
         let temperature = schedule.temperature(step);
         let data = Batch {
             voxels: Tensor::cat(chosen.iter().map(|&s| inputs[s].clone()).collect(), 0),
-            points: Tensor::from_data(TensorData::new(points, [batch, n, 3]), device),
+            points: Tensor::from_data(TensorData::new(points, [batch, n, dim]), device),
             labels: Tensor::from_data(TensorData::new(labels, [batch, n]), device),
             temperature,
         };
@@ -256,22 +259,23 @@ fn fit<M: burn::module::Module>(
     Ok(model)
 }
 
-/// The baseline's completion of `input`, rasterised on a `resolution³` grid.
+/// The baseline's completion of `input`, rasterised like it (3D: on a `resolution³` grid).
 pub fn complete_baseline(
     baseline: &Baseline,
     config: &PolicyConfig,
-    input: &VoxelGrid,
+    input: &Target,
     resolution: usize,
     device: &Device,
 ) -> Reconstruction {
     crate::relaxed::flush_subnormals();
     let voxels = input_batch(&[input], config.input_resolution, device);
-    let target = Target::Voxels(input.clone());
+    let target = input;
+    let dim = target.dim();
     let (points, count) = target.query_points(resolution);
     let mut occupancy = Vec::with_capacity(count);
-    for chunk in points.chunks(16384 * 3) {
-        let n = chunk.len() / 3;
-        let p = Tensor::<3>::from_data(TensorData::new(chunk.to_vec(), [1, n, 3]), device);
+    for chunk in points.chunks(16384 * dim) {
+        let n = chunk.len() / dim;
+        let p = Tensor::<3>::from_data(TensorData::new(chunk.to_vec(), [1, n, dim]), device);
         occupancy.extend(super::soft::values(baseline.occupancy(voxels.clone(), p)));
     }
     target.rasterise(resolution, &occupancy)
@@ -311,7 +315,7 @@ pub struct CompleteOptions {
 pub fn complete(
     policy: &Policy,
     config: &PolicyConfig,
-    input: &VoxelGrid,
+    input: &Target,
     options: &CompleteOptions,
     device: &Device,
 ) -> Result<Completion, AmortizedError> {
@@ -326,17 +330,14 @@ pub fn complete(
     device.seed(seed);
     let voxels = input_batch(&[input], config.input_resolution, device);
     let tensors = policy.forward(config, voxels).detached();
-    // Labelled points where the input is known: outside the cropped-away region.
-    let visible = sample_points(input, 4096, seed);
-    let kept: Vec<([f32; 3], f32)> = visible
-        .points
-        .iter()
-        .zip(&visible.labels)
-        .filter(|(p, _)| {
-            // Crop coordinates span −1..1 over the grid.
-            !crop.removes(p.map(|c| c * 2.0))
-        })
-        .map(|(p, l)| (*p, *l))
+    // Labelled points where the input is known: outside the cropped-away region (crops
+    // are 3D; their coordinates span −1..1 over the grid).
+    let dim = input.dim();
+    let (points, labels) = input.samples(4096, seed);
+    let kept: Vec<(&[f32], f32)> = points
+        .chunks_exact(dim)
+        .zip(labels)
+        .filter(|(p, _)| dim != 3 || !crop.removes([p[0] * 2.0, p[1] * 2.0, p[2] * 2.0]))
         .collect();
     let mut best: Option<(f64, GraphicsProgram)> = None;
     let candidates = samples.max(1);
@@ -347,7 +348,7 @@ pub fn complete(
             with_gumbel_logits(&tensors)
         };
         let program = tensors.discretize(&config.sketch, 0)?;
-        let points: Vec<f32> = kept.iter().flat_map(|(p, _)| *p).collect();
+        let points: Vec<f32> = kept.iter().flat_map(|(p, _)| p.iter().copied()).collect();
         let occupancy = program.occupancies(&points);
         let loss = kept
             .iter()
@@ -363,9 +364,8 @@ pub fn complete(
         }
     }
     let (visible_loss, program) = best.ok_or(AmortizedError::NoShapes)?;
-    let target = Target::Voxels(input.clone());
-    let (points, _) = target.query_points(eval_resolution);
-    let reconstruction = target.rasterise(eval_resolution, &program.occupancies(&points));
+    let (points, _) = input.query_points(eval_resolution);
+    let reconstruction = input.rasterise(eval_resolution, &program.occupancies(&points));
     Ok(Completion {
         program,
         visible_loss,

@@ -1,6 +1,7 @@
-//! The amortized policy (paper §3, App. C.2): a 3D CNN encodes a voxel input; one linear
-//! head emits every architecture logit and part parameter of the sketch. The part library is
-//! a parameter of the policy, shared by every task.
+//! The amortized policy (paper §3, App. B.2, C.2): a CNN encodes the input (a voxel grid, or
+//! an image as a one-voxel-deep volume); one linear head emits every architecture logit and
+//! part parameter of the sketch. A 3D part library is a parameter of the policy, shared by
+//! every task.
 
 use burn::module::Module;
 use burn::nn::conv::{Conv3d, Conv3dConfig};
@@ -9,10 +10,10 @@ use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
+use super::Target;
 use super::parts::{Library, PartTensors, surface_width, warp_width};
 use super::soft::{ComponentTensors, ProgramTensors};
 use super::{ComponentKind, PartFamily, SketchConfig};
-use crate::data::VoxelGrid;
 use crate::relaxed::ArchitectureLogits;
 
 /// Shape of the policy network and the sketch it drives.
@@ -55,21 +56,40 @@ impl Default for PolicyConfig {
 }
 
 impl PolicyConfig {
-    /// Numbers the head emits per task, in [`Layout`] order.
+    /// The paper's 2D setting at a size this CPU trains: simple + two flip-unions + a
+    /// for-loop over 16 circles and 16 squares, 64×64 images in.
+    pub fn paper_2d() -> Self {
+        Self {
+            sketch: SketchConfig {
+                lines: 12,
+                ..SketchConfig::paper_2d()
+            },
+            input_resolution: 64,
+            part_size: 0.25,
+            ..Self::default()
+        }
+    }
+
     fn layout(&self) -> Layout {
         let s = &self.sketch;
-        let (l, p, d) = (s.lines, s.part_count(), s.dim);
-        let ops = SketchConfig::ops().len();
         Layout {
-            lines: l,
-            parts: p,
-            dim: d,
-            ops,
-            per_component: l * ops
-                + 2 * l * (p + l)
-                + p * (d + d + d * d + warp_width(d) + surface_width(d))
-                + (d + 1),
+            lines: s.lines,
+            parts: s.part_count(),
+            dim: s.dim,
+            ops: SketchConfig::ops().len(),
+            library: matches!(s.family, PartFamily::Library { .. }),
         }
+    }
+
+    /// Numbers the head emits for each component, in order.
+    fn widths(&self) -> Vec<usize> {
+        let layout = self.layout();
+        self.sketch
+            .components
+            .iter()
+            .enumerate()
+            .map(|(index, kind)| layout.width(kind, self.sketch.gates && index > 0))
+            .collect()
     }
 }
 
@@ -80,11 +100,36 @@ struct Layout {
     parts: usize,
     dim: usize,
     ops: usize,
-    per_component: usize,
+    library: bool,
 }
 
-/// A 3D CNN: three stride-2 convolutions and a linear layer, `[B, 1, R, R, R]` → `[B, hidden]`.
-/// The policy and the "w/o program" baseline share it.
+impl Layout {
+    fn width(self, kind: &ComponentKind, gated: bool) -> usize {
+        let Self {
+            lines: l,
+            parts: p,
+            dim: d,
+            ops,
+            library,
+        } = self;
+        let queries = if library {
+            warp_width(d) + surface_width(d)
+        } else {
+            0
+        };
+        let transform = match kind {
+            ComponentKind::Simple => 0,
+            ComponentKind::FlipUnion => d + 1,
+            ComponentKind::ForLoop { max_count } => d + (*max_count).max(1),
+        };
+        l * ops + 2 * l * (p + l) + p * (d + d + d * d + queries) + transform + usize::from(gated)
+    }
+}
+
+/// A CNN: three stride-2 convolutions and a linear layer, `[B, 1, Z, R, R]` → `[B, hidden]`.
+/// 3D inputs are `R³` volumes; 2D images are volumes one voxel deep (`Z = 1`) seen through
+/// `1×4×4` kernels — a 2D CNN on the same code path. The policy and the "w/o program"
+/// baseline share it.
 #[derive(Module, Debug)]
 pub struct Encoder {
     convs: Vec<Conv3d>,
@@ -94,13 +139,21 @@ pub struct Encoder {
 impl Encoder {
     pub fn new(config: &PolicyConfig, device: &Device) -> Self {
         let [c1, c2, c3] = config.channels;
+        let planar = config.sketch.dim == 2;
         let conv = |i: usize, o: usize| {
-            Conv3dConfig::new([i, o], [4, 4, 4])
-                .with_stride([2, 2, 2])
-                .with_padding(PaddingConfig3d::Explicit(1, 1, 1))
+            let (kernel, stride, padding) = if planar {
+                ([1, 4, 4], [1, 2, 2], PaddingConfig3d::Explicit(0, 1, 1))
+            } else {
+                ([4, 4, 4], [2, 2, 2], PaddingConfig3d::Explicit(1, 1, 1))
+            };
+            Conv3dConfig::new([i, o], kernel)
+                .with_stride(stride)
+                .with_padding(padding)
                 .init(device)
         };
-        let cells = (config.input_resolution / 8).max(1).pow(3);
+        let cells = (config.input_resolution / 8)
+            .max(1)
+            .pow(config.sketch.dim as u32);
         Self {
             convs: vec![conv(1, c1), conv(c1, c2), conv(c2, c3)],
             hidden: LinearConfig::new(c3 * cells, config.hidden).init(device),
@@ -125,20 +178,20 @@ pub struct Policy {
 
 impl Policy {
     pub fn new(config: &PolicyConfig, device: &Device) -> Self {
-        let layout = config.layout();
-        let components = config.sketch.components.len();
+        let total: usize = config.widths().iter().sum();
         let (warps, surfaces) = match config.sketch.family {
             PartFamily::Library { warps, surfaces } => (warps, surfaces),
             PartFamily::CirclesSquares { .. } => (1, 1),
         };
         Self {
             encoder: Encoder::new(config, device),
-            head: LinearConfig::new(config.hidden, layout.per_component * components).init(device),
+            head: LinearConfig::new(config.hidden, total).init(device),
             library: Library::random(warps, surfaces, config.sketch.dim, device),
         }
     }
 
-    /// The soft programs of a batch of inputs `[B, 1, R, R, R]` (occupancy 0/1).
+    /// The soft programs of a batch of inputs `[B, 1, Z, R, R]` (occupancy 0/1; see
+    /// [`input_batch`]).
     pub fn forward(&self, config: &PolicyConfig, voxels: Tensor<5>) -> ProgramTensors {
         let batch = voxels.dims()[0];
         let hidden = self.encoder.forward(voxels);
@@ -146,23 +199,26 @@ impl Policy {
         let out = self.head.forward(hidden) * 0.1;
         let layout = config.layout();
         let device = out.device();
+        let mut start = 0;
         let components = config
             .sketch
             .components
             .iter()
+            .zip(config.widths())
             .enumerate()
-            .map(|(c, kind)| {
-                let start = c * layout.per_component;
-                let raw = out
-                    .clone()
-                    .slice([0..batch, start..start + layout.per_component])
-                    + prior(config, layout, kind, &device).unsqueeze_dim::<2>(0);
-                component(config, layout, &raw)
+            .map(|(index, (kind, width))| {
+                let gated = config.sketch.gates && index > 0;
+                let raw = out.clone().slice([0..batch, start..start + width])
+                    + prior(config, layout, kind, gated, width, &device).unsqueeze_dim::<2>(0);
+                start += width;
+                component(config, layout, kind, gated, &raw)
             })
             .collect();
         ProgramTensors {
             components,
-            library: Some((self.library.warps.val(), self.library.surfaces.val())),
+            library: layout
+                .library
+                .then(|| (self.library.warps.val(), self.library.surfaces.val())),
         }
     }
 }
@@ -181,14 +237,14 @@ impl Baseline {
         Self {
             encoder: Encoder::new(config, device),
             decoder: vec![
-                LinearConfig::new(h + 3, 256).init(device),
+                LinearConfig::new(h + config.sketch.dim, 256).init(device),
                 LinearConfig::new(256, 256).init(device),
                 LinearConfig::new(256, 1).init(device),
             ],
         }
     }
 
-    /// Occupancy `[B, N]` of `points [B, N, 3]` given the inputs `[B, 1, R, R, R]`.
+    /// Occupancy `[B, N]` of `points [B, N, D]` given the inputs `[B, 1, Z, R, R]`.
     pub fn occupancy(&self, voxels: Tensor<5>, points: Tensor<3>) -> Tensor<2> {
         let [batch, n, _] = points.dims();
         let latent = self.encoder.forward(voxels);
@@ -206,29 +262,49 @@ impl Baseline {
     }
 }
 
-/// Voxel grids resampled to the policy's input resolution, as a `[B, 1, R, R, R]` batch.
-pub fn input_batch(grids: &[&VoxelGrid], resolution: usize, device: &Device) -> Tensor<5> {
+/// Inputs at the policy's resolution as a `[B, 1, Z, R, R]` batch: voxel grids resampled to
+/// `R³`; images resampled (nearest pixel) to `R²`, one voxel deep.
+pub fn input_batch(targets: &[&Target], resolution: usize, device: &Device) -> Tensor<5> {
     let r = resolution.max(1);
-    let values: Vec<f32> = grids
+    let depth = if targets.first().is_some_and(|t| t.dim() == 2) {
+        1
+    } else {
+        r
+    };
+    let values: Vec<f32> = targets
         .iter()
-        .flat_map(|grid| {
-            let small = crate::data::resample(grid, r);
-            small
+        .flat_map(|target| match target {
+            Target::Voxels(grid) => crate::data::resample(grid, r)
                 .occupied()
                 .iter()
                 .map(|&v| f32::from(u8::from(v)))
-                .collect::<Vec<_>>()
+                .collect::<Vec<_>>(),
+            Target::Pixels(image) => (0..r * r)
+                .map(|i| {
+                    let (row, column) = (i / r, i % r);
+                    let at = |k: usize, n: usize| (k * n / r) as isize;
+                    f32::from(u8::from(
+                        image.get(at(row, image.height), at(column, image.width)),
+                    ))
+                })
+                .collect(),
         })
         .collect();
-    Tensor::from_data(TensorData::new(values, [grids.len(), 1, r, r, r]), device)
+    Tensor::from_data(
+        TensorData::new(values, [targets.len(), 1, depth, r, r]),
+        device,
+    )
 }
 
 /// The constant each component's raw output is added to: the chain program's logit biases,
-/// parts on a lattice inside the cube at the initial size, the flip plane x = 0.
+/// parts spread over the cube at the initial size, the flip plane x = 0, a for-loop step
+/// along x, gates on.
 fn prior(
     config: &PolicyConfig,
     layout: Layout,
     kind: &ComponentKind,
+    gated: bool,
+    total: usize,
     device: &Device,
 ) -> Tensor<1> {
     let Layout {
@@ -236,10 +312,10 @@ fn prior(
         parts,
         dim,
         ops,
-        ..
+        library,
     } = layout;
     let width = parts + lines;
-    let mut values = Vec::with_capacity(layout.per_component);
+    let mut values = Vec::with_capacity(total);
     for _ in 0..lines {
         for o in 0..ops {
             values.push(if o == 0 {
@@ -276,16 +352,30 @@ fn prior(
         parts * dim,
     ));
     values.extend(std::iter::repeat_n(0.0, parts * dim * dim)); // shear
-    values.extend(std::iter::repeat_n(
-        0.0,
-        parts * (warp_width(dim) + surface_width(dim)),
-    ));
-    let mut flip = vec![0.0f32; dim + 1];
-    if matches!(kind, ComponentKind::FlipUnion) {
-        flip[0] = 1.0;
+    if library {
+        values.extend(std::iter::repeat_n(
+            0.0,
+            parts * (warp_width(dim) + surface_width(dim)),
+        ));
     }
-    values.extend(flip);
-    Tensor::from_data(TensorData::new(values, [layout.per_component]), device)
+    match kind {
+        ComponentKind::Simple => {}
+        ComponentKind::FlipUnion => {
+            let mut flip = vec![0.0f32; dim + 1];
+            flip[0] = 1.0;
+            values.extend(flip);
+        }
+        ComponentKind::ForLoop { max_count } => {
+            let mut step = vec![0.0f32; dim];
+            step[0] = 0.25;
+            values.extend(step);
+            values.extend(std::iter::repeat_n(0.0, (*max_count).max(1)));
+        }
+    }
+    if gated {
+        values.push(0.5);
+    }
+    Tensor::from_data(TensorData::new(values, [total]), device)
 }
 
 /// Element `index` of the van der Corput sequence in `base`, in (0, 1).
@@ -299,14 +389,20 @@ fn halton(mut index: usize, base: usize) -> f32 {
     value
 }
 
-/// One component's tensors from its slice `[B, per_component]` of the head.
-fn component(config: &PolicyConfig, layout: Layout, raw: &Tensor<2>) -> ComponentTensors {
+/// One component's tensors from its slice `[B, width]` of the head.
+fn component(
+    config: &PolicyConfig,
+    layout: Layout,
+    kind: &ComponentKind,
+    gated: bool,
+    raw: &Tensor<2>,
+) -> ComponentTensors {
     let Layout {
         lines,
         parts,
         dim,
         ops,
-        ..
+        library,
     } = layout;
     let batch = raw.dims()[0];
     let mut at = 0;
@@ -322,18 +418,33 @@ fn component(config: &PolicyConfig, layout: Layout, raw: &Tensor<2>) -> Componen
     let translation = take(parts * dim).reshape([batch, parts, dim]);
     let log_size = take(parts * dim).reshape([batch, parts, dim]);
     let shear = take(parts * dim * dim).reshape([batch, parts, dim, dim]);
-    let warp_query = take(parts * warp_width(dim)).reshape([batch, parts, warp_width(dim)]);
-    let surface_query =
-        take(parts * surface_width(dim)).reshape([batch, parts, surface_width(dim)]);
-    let flip = take(dim + 1);
-    let flip = if config.sketch.flip_through_origin {
-        let normal = flip.slice([0..batch, 0..dim]);
-        let device = normal.device();
-        Tensor::cat(vec![normal, Tensor::zeros([batch, 1], &device)], 1)
+    let (warp_query, surface_query) = if library {
+        (
+            Some(take(parts * warp_width(dim)).reshape([batch, parts, warp_width(dim)])),
+            Some(take(parts * surface_width(dim)).reshape([batch, parts, surface_width(dim)])),
+        )
     } else {
-        flip
+        (None, None)
     };
-    let library = matches!(config.sketch.family, PartFamily::Library { .. });
+    let (mut flip, mut step, mut count_logits) = (None, None, None);
+    match kind {
+        ComponentKind::Simple => {}
+        ComponentKind::FlipUnion => {
+            let raw_flip = take(dim + 1);
+            flip = Some(if config.sketch.flip_through_origin {
+                let normal = raw_flip.slice([0..batch, 0..dim]);
+                let device = normal.device();
+                Tensor::cat(vec![normal, Tensor::zeros([batch, 1], &device)], 1)
+            } else {
+                raw_flip
+            });
+        }
+        ComponentKind::ForLoop { max_count } => {
+            step = Some(take(dim));
+            count_logits = Some(take((*max_count).max(1)));
+        }
+    }
+    let gate = gated.then(|| take(1));
     ComponentTensors {
         logits: ArchitectureLogits {
             op_logits,
@@ -344,12 +455,12 @@ fn component(config: &PolicyConfig, layout: Layout, raw: &Tensor<2>) -> Componen
         parts: PartTensors {
             translation,
             linear: super::soft::linear_map(log_size, shear),
-            warp_query: library.then_some(warp_query),
-            surface_query: library.then_some(surface_query),
+            warp_query,
+            surface_query,
         },
-        flip: Some(flip),
-        step: None,
-        count_logits: None,
-        gate: None,
+        flip,
+        step,
+        count_logits,
+        gate,
     }
 }

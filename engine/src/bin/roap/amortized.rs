@@ -8,12 +8,14 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng as _;
 use roap_engine::data::{
-    Crop, Furniture, VoxelGrid, generate, read_shape, read_voxel_dataset, resample,
+    Crop, Furniture, VoxelGrid, generate, image_of_dataset, read_shape, read_u8_dataset,
+    read_voxel_dataset, resample,
 };
 use roap_engine::device::{self, DeviceChoice};
 use roap_engine::export::{MeshFormat, write_mesh};
 use roap_engine::graphics::amortized::{self, CompleteOptions, TrainConfig, checkpoint};
-use roap_engine::graphics::{Reconstruction, meshes::program_surface};
+use roap_engine::graphics::policy::PolicyConfig;
+use roap_engine::graphics::{Reconstruction, Target, meshes::program_surface};
 use roap_engine::metrics;
 use roap_engine::train::{RunControl, TrainEvent};
 
@@ -22,9 +24,38 @@ use super::write_atomically;
 /// Shapes for training or evaluation.
 #[derive(Args)]
 pub struct DataArg {
-    /// A folder of shapes (.binvox .obj .off .stl .ply), an IM-NET HDF5 file (`voxels`), or
-    /// `procedural:COUNT[:SEED]` for COUNT generated shapes of every furniture kind.
+    /// A folder of shapes (.binvox .obj .off .stl .ply), an IM-NET HDF5 file (`voxels`),
+    /// `procedural:COUNT[:SEED]` for COUNT generated shapes of every furniture kind, or
+    /// `images:FILE.hdf5[:COUNT[:FIRST]]` for COUNT 2D images of a `pixels` dataset
+    /// (BSP-Net layout) from index FIRST.
     data: String,
+}
+
+fn load_targets(data: &str, resolution: usize) -> anyhow::Result<Vec<Target>> {
+    if let Some(spec) = data.strip_prefix("images:") {
+        let mut fields = spec.split(':');
+        let file = fields.next().unwrap_or_default();
+        let count: usize = fields
+            .next()
+            .unwrap_or("100")
+            .parse()
+            .context("images:FILE:COUNT")?;
+        let first: usize = fields
+            .next()
+            .unwrap_or("0")
+            .parse()
+            .context("images:FILE:COUNT:FIRST")?;
+        let dataset = read_u8_dataset(Path::new(file), "pixels")?;
+        let images: Vec<Target> = (first..first + count)
+            .map_while(|i| image_of_dataset(&dataset, i).map(Target::Pixels))
+            .collect();
+        anyhow::ensure!(!images.is_empty(), "{file}: no images from index {first}");
+        return Ok(images);
+    }
+    Ok(load_shapes(data, resolution)?
+        .into_iter()
+        .map(Target::Voxels)
+        .collect())
 }
 
 fn load_shapes(data: &str, resolution: usize) -> anyhow::Result<Vec<VoxelGrid>> {
@@ -102,14 +133,20 @@ pub struct TrainArgs {
 }
 
 pub fn run_train(args: &TrainArgs, choice: DeviceChoice) -> anyhow::Result<()> {
-    let shapes = load_shapes(&args.data.data, 64)?;
+    let shapes = load_targets(&args.data.data, 64)?;
     let chosen = device::choose(choice)?;
     eprintln!(
         "device: {}; {} training shapes",
         chosen.description,
         shapes.len()
     );
+    let two_d = shapes.first().is_some_and(|s| s.dim() == 2);
     let mut config = TrainConfig {
+        policy: if two_d {
+            PolicyConfig::paper_2d()
+        } else {
+            PolicyConfig::default()
+        },
         steps: args.steps,
         batch_shapes: args.batch,
         learning_rate: args.learning_rate,
@@ -162,10 +199,14 @@ pub fn run_train(args: &TrainArgs, choice: DeviceChoice) -> anyhow::Result<()> {
     eprintln!("policy trained in {policy_seconds:.0} s");
     // The learned shared library, one small mesh per surface, for people to look at.
     let surfaces = roap_engine::graphics::soft::values(policy.library.surfaces.val());
-    let gallery: Vec<_> = roap_engine::graphics::meshes::library_meshes(&surfaces, 24)
-        .into_iter()
-        .filter(|p| !p.mesh.triangles.is_empty())
-        .collect();
+    let gallery: Vec<_> = if two_d {
+        Vec::new()
+    } else {
+        roap_engine::graphics::meshes::library_meshes(&surfaces, 24)
+            .into_iter()
+            .filter(|p| !p.mesh.triangles.is_empty())
+            .collect()
+    };
     checkpoint::save(&args.out, policy, baseline, &config).map_err(anyhow::Error::msg)?;
     if !gallery.is_empty() {
         let mut bytes = Vec::new();
@@ -215,8 +256,17 @@ pub fn run_complete(args: &CompleteArgs, choice: DeviceChoice) -> anyhow::Result
         eval_resolution: 64,
         seed: args.seed,
     };
-    let completion =
-        amortized::complete(&policy, &config.policy, &input, &options, &chosen.device)?;
+    anyhow::ensure!(
+        config.policy.sketch.dim == 3,
+        "this checkpoint is a 2D policy; `complete` takes 3D shapes (use `eval` for images)"
+    );
+    let completion = amortized::complete(
+        &policy,
+        &config.policy,
+        &Target::Voxels(input),
+        &options,
+        &chosen.device,
+    )?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
     let program = &completion.program;
@@ -298,36 +348,55 @@ pub fn run_eval(args: &EvalArgs, choice: DeviceChoice) -> anyhow::Result<()> {
         checkpoint::load(&args.checkpoint, &chosen.device).map_err(anyhow::Error::msg)?;
     let baseline = checkpoint::load_baseline(&args.checkpoint, &config, &chosen.device)
         .map_err(anyhow::Error::msg)?;
-    let shapes = load_shapes(&args.data.data, 64)?;
+    let shapes = load_targets(&args.data.data, 64)?;
+    let dim = config.policy.sketch.dim;
+    anyhow::ensure!(
+        shapes.iter().all(|s| s.dim() == dim),
+        "this checkpoint is a {dim}D policy; the data is not"
+    );
     let mut rng = rand::rngs::StdRng::seed_from_u64(args.seed);
+    let none = || shapes.iter().map(|_| Crop::None).collect::<Vec<_>>();
+    // Crops are 3D: images are evaluated on the full input only.
+    let settings = if dim == 3 {
+        vec![
+            ("full input", none()),
+            (
+                "crop-octant (7/8)",
+                shapes
+                    .iter()
+                    .map(|_| Crop::random_octant(&mut rng))
+                    .collect(),
+            ),
+            (
+                "crop-plane (1/2)",
+                shapes
+                    .iter()
+                    .map(|_| Crop::random_half_space(&mut rng))
+                    .collect(),
+            ),
+        ]
+    } else {
+        vec![("full input", none())]
+    };
+    let key = if dim == 3 {
+        "chamfer_x1000"
+    } else {
+        "chamfer_2d_px"
+    };
+    // An empty reconstruction has no surface: score it as CSGNet scores blank images (16 px)
+    // or, in 3D, as far worse than anything seen.
+    let worst = if dim == 3 { 1000.0 } else { 16.0 };
     let mut rows = Vec::new();
-    let settings = [
-        (
-            "full input",
-            shapes.iter().map(|_| Crop::None).collect::<Vec<_>>(),
-        ),
-        (
-            "crop-octant (7/8)",
-            shapes
-                .iter()
-                .map(|_| Crop::random_octant(&mut rng))
-                .collect(),
-        ),
-        (
-            "crop-plane (1/2)",
-            shapes
-                .iter()
-                .map(|_| Crop::random_half_space(&mut rng))
-                .collect(),
-        ),
-    ];
     for (setting, crops) in settings {
         let mut chamfers = Vec::new();
         let mut baseline_chamfers = Vec::new();
         let mut seconds = Vec::new();
         let mut baseline_seconds = Vec::new();
         for (shape, crop) in shapes.iter().zip(crops) {
-            let input = crop.apply(shape);
+            let input = match shape {
+                Target::Voxels(grid) => Target::Voxels(crop.apply(grid)),
+                image @ Target::Pixels(_) => image.clone(),
+            };
             let options = CompleteOptions {
                 crop,
                 samples: args.samples,
@@ -336,9 +405,13 @@ pub fn run_eval(args: &EvalArgs, choice: DeviceChoice) -> anyhow::Result<()> {
             };
             let completion =
                 amortized::complete(&policy, &config.policy, &input, &options, &chosen.device)?;
-            if let Some(Reconstruction::Voxels(v)) = &completion.reconstruction {
-                // An empty reconstruction has no surface: score it as the worst seen (NaN-free).
-                chamfers.push(metrics::chamfer_x1000(shape, v, args.seed).unwrap_or(1000.0));
+            if let Some(reconstruction) = &completion.reconstruction {
+                chamfers.push(
+                    shape
+                        .score(reconstruction, args.seed)
+                        .chamfer
+                        .unwrap_or(worst),
+                );
             }
             seconds.push(completion.seconds);
             if let Some(baseline) = &baseline {
@@ -351,34 +424,39 @@ pub fn run_eval(args: &EvalArgs, choice: DeviceChoice) -> anyhow::Result<()> {
                     &chosen.device,
                 );
                 baseline_seconds.push(started.elapsed().as_secs_f64());
-                if let Reconstruction::Voxels(v) = &reconstruction {
-                    baseline_chamfers
-                        .push(metrics::chamfer_x1000(shape, v, args.seed).unwrap_or(1000.0));
-                }
+                baseline_chamfers.push(
+                    shape
+                        .score(&reconstruction, args.seed)
+                        .chamfer
+                        .unwrap_or(worst),
+                );
             }
         }
         let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
-        rows.push(serde_json::json!({
+        let mut row = serde_json::json!({
             "setting": setting,
             "method": method_name(&config),
             "shapes": shapes.len(),
-            "chamfer_x1000": mean(&chamfers),
             "seconds_per_shape": mean(&seconds),
-        }));
+        });
+        row[key] = serde_json::json!(mean(&chamfers));
+        rows.push(row);
         if baseline.is_some() {
-            rows.push(serde_json::json!({
+            let mut row = serde_json::json!({
                 "setting": setting,
                 "method": "w/o program (occupancy MLP decoder)",
                 "shapes": shapes.len(),
-                "chamfer_x1000": mean(&baseline_chamfers),
                 "seconds_per_shape": mean(&baseline_seconds),
-            }));
+            });
+            row[key] = serde_json::json!(mean(&baseline_chamfers));
+            rows.push(row);
         }
     }
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "| setting | method | shapes | Chamfer ×1000 | s / shape |"
+        "| setting | method | shapes | Chamfer {} | s / shape |",
+        if dim == 3 { "×1000" } else { "(px)" }
     )?;
     writeln!(out, "|---|---|---|---|---|")?;
     for row in &rows {
@@ -388,7 +466,7 @@ pub fn run_eval(args: &EvalArgs, choice: DeviceChoice) -> anyhow::Result<()> {
             row["setting"].as_str().unwrap_or(""),
             row["method"].as_str().unwrap_or(""),
             row["shapes"],
-            row["chamfer_x1000"].as_f64().unwrap_or(f64::NAN),
+            row[key].as_f64().unwrap_or(f64::NAN),
             row["seconds_per_shape"].as_f64().unwrap_or(f64::NAN),
         )?;
     }
