@@ -96,10 +96,17 @@ pub fn train(
             let b = batch.labels.dims()[0];
             let n = batch.labels.dims()[1];
             let tensors = policy.forward(&config.policy, batch.voxels);
-            let draw = Draw {
-                relaxation: Relaxation::GumbelSoftmax {
+            let relaxation = if config.gumbel {
+                Relaxation::GumbelSoftmax {
                     temperature: batch.temperature,
-                },
+                }
+            } else {
+                Relaxation::Softmax {
+                    temperature: batch.temperature,
+                }
+            };
+            let draw = Draw {
+                relaxation,
                 retrieval: Retrieval::Soft {
                     temperature: batch.temperature,
                     gumbel: false,
