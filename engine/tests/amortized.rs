@@ -181,6 +181,9 @@ fn two_dimensional_policy_trains_and_completes() {
         ..TrainConfig::default()
     };
     config.policy.sketch.lines = 4;
+    // The balanced loss of App. B.1.3, refreshed often so the test exercises it.
+    config.balanced_threshold = Some(0.95);
+    config.balance_every = 10;
     config.policy.input_resolution = 32;
     config.policy.channels = [4, 4, 4];
     config.policy.hidden = 32;
@@ -235,4 +238,13 @@ fn two_dimensional_policy_trains_and_completes() {
         mismatched.is_err(),
         "a 3D shape for a 2D policy is an error"
     );
+}
+
+#[test]
+fn balanced_weight_follows_the_paper() {
+    use roap_engine::graphics::amortized::balanced_weight;
+    assert!((balanced_weight(0.0, 0.95) - 0.0).abs() < 1e-12);
+    assert!((balanced_weight(0.475, 0.95) - 0.5).abs() < 1e-12);
+    assert!((balanced_weight(0.95, 0.95) - 1.0).abs() < 1e-12);
+    assert!((balanced_weight(3.0, 0.95) - 1.0).abs() < 1e-12);
 }

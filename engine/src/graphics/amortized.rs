@@ -35,6 +35,12 @@ pub struct TrainConfig {
     pub min_samples: usize,
     /// `false`: plain softmax, the paper's "w/o gumbel-softmax" ablation.
     pub gumbel: bool,
+    /// The balanced loss of App. B.1.3: each shape's loss is weighted by
+    /// `1 − max(1 − cd/threshold, 0)`, `cd` its discrete program's Chamfer (the domain's
+    /// unit: ×1000 in 3D, pixels in 2D), refreshed every `balance_every` steps, so shapes
+    /// already fitted stop dominating. `None`: every shape weighs 1.
+    pub balanced_threshold: Option<f64>,
+    pub balance_every: usize,
     pub seed: u64,
 }
 
@@ -53,6 +59,8 @@ impl Default for TrainConfig {
             length_penalty: 1e-4,
             min_samples: 2,
             gumbel: true,
+            balanced_threshold: None,
+            balance_every: 250,
             seed: 0,
         }
     }
@@ -85,6 +93,7 @@ pub fn train(
 ) -> Result<Policy, AmortizedError> {
     let policy = Policy::new(&config.policy, device);
     let k = config.min_samples.max(1);
+    let weights = std::cell::RefCell::new(vec![1.0f32; shapes.len()]);
     fit(
         policy,
         shapes,
@@ -95,6 +104,15 @@ pub fn train(
         |policy, batch| {
             let b = batch.labels.dims()[0];
             let n = batch.labels.dims()[1];
+            if let Some(threshold) = config.balanced_threshold
+                && batch.step % config.balance_every.max(1) == 0
+            {
+                *weights.borrow_mut() = balance_weights(policy, shapes, config, threshold, device);
+            }
+            let batch_weights: Vec<f32> = {
+                let all = weights.borrow();
+                batch.shapes.iter().map(|&s| all[s]).collect()
+            };
             let tensors = policy.forward(&config.policy, batch.voxels);
             let relaxation = if config.gumbel {
                 Relaxation::GumbelSoftmax {
@@ -125,8 +143,9 @@ pub fn train(
             let per_draw = FitLoss::CrossEntropy
                 .per_row(occupancy, labels)
                 .reshape([b, k]);
-            // Min-sampling per shape.
-            let fit = per_draw.min_dim(1).mean();
+            // Min-sampling per shape, then the balanced weights (all 1 unless enabled).
+            let weight = Tensor::<2>::from_data(TensorData::new(batch_weights, [b, 1]), device);
+            let fit = (per_draw.min_dim(1) * weight).mean();
             let length = tensors.expected_length(batch.temperature).mean();
             (fit, Some(length))
         },
@@ -166,10 +185,45 @@ pub fn train_baseline(
 
 /// One training step's data.
 struct Batch {
+    /// Indices of the batch's shapes.
+    shapes: Vec<usize>,
+    step: usize,
     voxels: Tensor<5>,
     points: Tensor<3>,
     labels: Tensor<2>,
     temperature: f64,
+}
+
+/// App. B.1.3's weights: `min(cd / threshold, 1)` per shape from its current discrete program.
+fn balance_weights(
+    policy: &Policy,
+    shapes: &[Target],
+    config: &TrainConfig,
+    threshold: f64,
+    device: &Device,
+) -> Vec<f32> {
+    shapes
+        .iter()
+        .map(|shape| {
+            let input = input_batch(&[shape], config.policy.input_resolution, device);
+            let tensors = policy.forward(&config.policy, input).detached();
+            let Ok(program) = tensors.discretize(&config.policy.sketch, 0) else {
+                return 1.0;
+            };
+            let (points, _) = shape.query_points(32);
+            let reconstruction = shape.rasterise(32, &program.occupancies(&points));
+            let cd = shape
+                .score(&reconstruction, config.seed)
+                .chamfer
+                .unwrap_or(f64::INFINITY);
+            balanced_weight(cd, threshold) as f32
+        })
+        .collect()
+}
+
+/// `1 − max(1 − cd/threshold, 0)`.
+pub fn balanced_weight(cd: f64, threshold: f64) -> f64 {
+    1.0 - (1.0 - cd / threshold.max(f64::MIN_POSITIVE)).max(0.0)
 }
 
 /// The training loop both models share: batches of shapes, their samples, Adam; the loss
@@ -235,6 +289,8 @@ fn fit<M: burn::module::Module>(
         }
         let temperature = schedule.temperature(step);
         let data = Batch {
+            shapes: chosen.to_vec(),
+            step,
             voxels: Tensor::cat(chosen.iter().map(|&s| inputs[s].clone()).collect(), 0),
             points: Tensor::from_data(TensorData::new(points, [batch, n, dim]), device),
             labels: Tensor::from_data(TensorData::new(labels, [batch, n]), device),
