@@ -207,7 +207,7 @@ pub fn run_train(args: &TrainArgs, choice: DeviceChoice) -> anyhow::Result<()> {
     let gallery: Vec<_> = if two_d {
         Vec::new()
     } else {
-        roap_engine::graphics::meshes::library_meshes(&surfaces, 24)
+        roap_engine::graphics::meshes::library_meshes(&surfaces, 16)
             .into_iter()
             .filter(|p| !p.mesh.triangles.is_empty())
             .collect()
