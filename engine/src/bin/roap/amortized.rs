@@ -330,7 +330,14 @@ pub struct EvalArgs {
 
 /// The row label of a policy: the full method, or which ablation it is.
 fn method_name(config: &TrainConfig) -> String {
-    let default = TrainConfig::default();
+    let default = TrainConfig {
+        policy: if config.policy.sketch.dim == 2 {
+            PolicyConfig::paper_2d()
+        } else {
+            PolicyConfig::default()
+        },
+        ..TrainConfig::default()
+    };
     let mut changes = Vec::new();
     if config.policy.sketch.lines != default.policy.sketch.lines {
         changes.push(format!("max lines = {}", config.policy.sketch.lines));
