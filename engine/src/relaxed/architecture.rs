@@ -170,10 +170,13 @@ impl ArchitectureLogits {
 /// Repeats each task `k` times along dim 0, task-major.
 pub fn repeat_tasks(tensor: Tensor<3>, k: usize) -> Tensor<3> {
     let [tasks, rows, cols] = tensor.dims();
-    tensor
-        .unsqueeze_dim::<4>(1)
-        .expand([tasks, k, rows, cols])
-        .reshape([tasks * k, rows, cols])
+    if k <= 1 {
+        return tensor;
+    }
+    // A concatenation of contiguous copies: a plain memory copy on the CPU backend, where
+    // reshaping an expanded (strided) view copied element by element.
+    let one = tensor.unsqueeze_dim::<4>(1);
+    Tensor::cat(vec![one; k], 1).reshape([tasks * k, rows, cols])
 }
 
 fn relax_rows(logits: Tensor<3>, relaxation: Relaxation) -> Tensor<3> {
