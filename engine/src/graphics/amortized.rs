@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use burn::optim::{AdamConfig, GradientsParams};
-use burn::tensor::{Device, Distribution, Tensor, TensorData};
+use burn::tensor::{Device, Tensor, TensorData};
 use rand::seq::SliceRandom as _;
 use rand::{Rng as _, SeedableRng as _};
 use serde::{Deserialize, Serialize};
@@ -16,7 +16,9 @@ use super::soft::{Draw, ProgramTensors};
 use super::{FitLoss, GraphicsProgram, Reconstruction, Target};
 use crate::data::Crop;
 use crate::relaxed::Relaxation;
-use crate::train::{EventSink, RunControl, Schedule, StepReport, TemperatureSchedule, TrainEvent};
+use crate::train::{
+    EventSink, RunControl, Schedule, StepReport, TemperatureSchedule, TrainEvent, scalar,
+};
 
 /// Settings of [`train`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -441,14 +443,7 @@ pub fn complete(
 /// The same policy output with Gumbel noise on every architecture logit: its argmax is an
 /// exact draw from the policy (the Gumbel-max trick).
 fn with_gumbel_logits(tensors: &ProgramTensors) -> ProgramTensors {
-    let noisy = |t: &Tensor<3>| {
-        let u = Tensor::<3>::random(
-            t.dims(),
-            Distribution::Uniform(1.0e-10, 1.0 - 1.0e-7),
-            &t.device(),
-        );
-        t.clone() + u.log().neg().log().neg()
-    };
+    let noisy = |t: &Tensor<3>| t.clone() + crate::relaxed::gumbel_noise(t.dims(), &t.device());
     let mut out = tensors.clone();
     for c in &mut out.components {
         c.logits.op_logits = noisy(&c.logits.op_logits);
@@ -525,14 +520,4 @@ pub mod checkpoint {
             .map_err(|e| format!("{}: {e}", dir.join("policy.bpk").display()))?;
         Ok((policy, config))
     }
-}
-
-fn scalar(tensor: &Tensor<1>) -> f64 {
-    tensor
-        .to_data()
-        .convert::<f64>()
-        .try_into_vec::<f64>()
-        .ok()
-        .and_then(|v| v.first().copied())
-        .unwrap_or(f64::NAN)
 }

@@ -117,28 +117,16 @@ pub enum Retrieval {
     Hard,
 }
 
-/// Initial part placement: `count` parts centred on `centres` (cycled), `size` wide.
-pub fn initial_placement(
-    count: usize,
-    dim: usize,
-    centres: &[Vec<f32>],
-    size: f32,
-) -> (Vec<f32>, Vec<f32>) {
-    let translation: Vec<f32> = (0..count)
+/// Initial part centres: `count` parts on `centres` (cycled), flattened `[P, D]`.
+pub fn initial_placement(count: usize, dim: usize, centres: &[Vec<f32>]) -> Vec<f32> {
+    (0..count)
         .flat_map(|i| {
             centres
                 .get(i % centres.len().max(1))
                 .cloned()
                 .unwrap_or_else(|| vec![0.0; dim])
         })
-        .collect();
-    let mut linear = vec![0.0; count * dim * dim];
-    for i in 0..count {
-        for a in 0..dim {
-            linear[i * dim * dim + a * dim + a] = 1.0 / size;
-        }
-    }
-    (translation, linear)
+        .collect()
 }
 
 impl PartTensors {
@@ -313,12 +301,8 @@ fn retrieve(queries: Tensor<3>, table: Tensor<2>, retrieval: Retrieval) -> Tenso
             gumbel,
         } => {
             let scores = if gumbel {
-                let u = Tensor::<2>::random(
-                    scores.dims(),
-                    Distribution::Uniform(1.0e-10, 1.0 - 1.0e-7),
-                    &scores.device(),
-                );
-                scores + u.log().neg().log().neg().detach()
+                let noise = crate::relaxed::gumbel_noise(scores.dims(), &scores.device());
+                scores + noise
             } else {
                 scores
             };
@@ -368,18 +352,4 @@ fn warp_feature_tensors(others: &[Tensor<3>]) -> Vec<Tensor<3>> {
         }
     }
     features
-}
-
-/// The same quantities in plain scalar code, for the discrete program.
-pub mod exact {
-    /// `D` of one part at `p`.
-    pub fn signed_distance(
-        p: &[f32],
-        translation: &[f32],
-        linear: &[f32],
-        surface: &[f32],
-        warp: Option<&[f32]>,
-    ) -> f32 {
-        super::super::parts_kernel::signed_distance(p, translation, linear, surface, warp)
-    }
 }

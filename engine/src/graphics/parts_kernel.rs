@@ -50,6 +50,27 @@ struct Part<'a> {
     warp: &'a [f32],
 }
 
+/// Warp parameters with the gate off: no warp.
+const NO_WARP: [f32; 2 * MAX_FEATURES + 1] = [-1.0; 2 * MAX_FEATURES + 1];
+
+impl<'a> Part<'a> {
+    /// A part from its parameters; `warp = None` for none.
+    fn new(
+        translation: &'a [f32],
+        linear: &'a [f32],
+        surface: &'a [f32],
+        warp: Option<&'a [f32]>,
+        dim: usize,
+    ) -> Self {
+        Self {
+            translation,
+            linear,
+            surface,
+            warp: warp.unwrap_or(&NO_WARP[..warp_width(dim)]),
+        }
+    }
+}
+
 impl PartOperands<'_> {
     fn part(&self, t: usize, p: usize) -> Part<'_> {
         let d = self.dims.dim;
@@ -150,14 +171,7 @@ pub fn signed_distance(
     warp: Option<&[f32]>,
 ) -> f32 {
     let dim = x.len().min(MAX_DIM);
-    const NO_WARP: [f32; 2 * MAX_FEATURES + 1] = [-1.0; 2 * MAX_FEATURES + 1];
-    let part = Part {
-        translation,
-        linear,
-        surface,
-        warp: warp.unwrap_or(&NO_WARP[..warp_width(dim)]),
-    };
-    trace(&part, x, dim).distance
+    trace(&Part::new(translation, linear, surface, warp, dim), x, dim).distance
 }
 
 /// Occupancy of one part at `x`, skipping the warp and quadric where an unwarped axis
@@ -171,14 +185,12 @@ pub fn part_occupancy(
     sharpness: f32,
 ) -> f32 {
     let dim = x.len().min(MAX_DIM);
-    const NO_WARP: [f32; 2 * MAX_FEATURES + 1] = [-1.0; 2 * MAX_FEATURES + 1];
-    let part = Part {
-        translation,
-        linear,
-        surface,
-        warp: warp.unwrap_or(&NO_WARP[..warp_width(dim)]),
-    };
-    occupancy(&part, x, dim, sharpness)
+    occupancy(
+        &Part::new(translation, linear, surface, warp, dim),
+        x,
+        dim,
+        sharpness,
+    )
 }
 
 fn sigmoid(x: f32) -> f32 {

@@ -12,9 +12,10 @@ use burn::backend::flex::FlexTensor;
 use burn::backend::{
     Autodiff, Backend, DispatchDevice, Flex, backend_extension, tensor::FloatTensor,
 };
-use burn::tensor::{DType, Tensor, TensorData};
+use burn::tensor::{Tensor, TensorData};
 
 use super::parts_kernel::{self, PartDims, PartOperands};
+use crate::relaxed::flex::{contiguous_f32, flex_tensor, slice_of};
 
 #[backend_extension(Flex, Autodiff)]
 pub trait PartsBackend: Backend {
@@ -68,24 +69,6 @@ struct Call {
     dims: PartDims,
 }
 
-fn contiguous_f32(tensor: FlexTensor) -> FlexTensor {
-    let tensor = if tensor.dtype() == DType::F32 {
-        tensor
-    } else {
-        FlexTensor::from_data(tensor.into_data().convert::<f32>())
-    };
-    if tensor.as_slice::<f32>().is_some() {
-        tensor
-    } else {
-        tensor.to_contiguous()
-    }
-}
-
-fn slice_of(tensor: &FlexTensor) -> &[f32] {
-    // `contiguous_f32` made every operand a contiguous f32 tensor.
-    tensor.as_slice::<f32>().unwrap_or(&[])
-}
-
 impl Call {
     fn new(
         points: FlexTensor,
@@ -135,10 +118,6 @@ impl Call {
         } = self.dims;
         FlexTensor::from_data(TensorData::new(output, [tasks, parts, points]))
     }
-}
-
-fn flex_tensor(values: Vec<f32>, like: &FlexTensor) -> FlexTensor {
-    FlexTensor::from_data(TensorData::new(values, like.layout().shape().clone()))
 }
 
 impl PartsBackend for Flex {

@@ -7,7 +7,6 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::ComponentKind;
-use super::parts::exact;
 use crate::data::VoxelGrid;
 use crate::dsl::{Line, Program};
 
@@ -36,7 +35,7 @@ impl PartShape {
     }
 
     pub fn signed_distance(&self, p: &[f32]) -> f32 {
-        exact::signed_distance(
+        super::parts_kernel::signed_distance(
             p,
             &self.translation,
             &self.linear,

@@ -286,7 +286,7 @@ impl FreeProgram {
                     let shift = (index * parts) % centres.len();
                     centres.rotate_left(shift);
                 }
-                let (translation, _) = initial_placement(parts, dim, &centres, init.part_size);
+                let translation = initial_placement(parts, dim, &centres);
                 let per_task = |data: Vec<f32>| -> Vec<f32> {
                     (0..tasks).flat_map(|_| data.iter().copied()).collect()
                 };

@@ -18,7 +18,7 @@ use crate::export::isosurface_of_grid;
 use crate::relaxed::Relaxation;
 use crate::train::{
     ArchitectureSnapshot, EventSink, MetricsReport, RunControl, Schedule, StepReport,
-    TemperatureSchedule, TrainEvent,
+    TemperatureSchedule, TrainEvent, scalar,
 };
 
 /// Settings of [`synthesize`]; the defaults are `roap synth`'s.
@@ -486,14 +486,4 @@ fn soft_chamfer(
     }
     let soft = target.rasterise(config.eval_resolution, &occupancy);
     target.score(&soft, config.seed).chamfer
-}
-
-fn scalar(tensor: &Tensor<1>) -> f64 {
-    tensor
-        .to_data()
-        .convert::<f64>()
-        .try_into_vec::<f64>()
-        .ok()
-        .and_then(|v| v.first().copied())
-        .unwrap_or(f64::NAN)
 }

@@ -183,11 +183,11 @@ fn relax_rows(logits: Tensor<3>, relaxation: Relaxation) -> Tensor<3> {
     match relaxation {
         Relaxation::Softmax { temperature } => softmax(logits / temperature, 2),
         Relaxation::GumbelSoftmax { temperature } => {
-            let noise = gumbel_noise(&logits_shape(&logits));
+            let noise = gumbel_noise(logits.dims(), &logits.device());
             softmax((logits + noise) / temperature, 2)
         }
         Relaxation::StraightThrough { temperature } => {
-            let noise = gumbel_noise(&logits_shape(&logits));
+            let noise = gumbel_noise(logits.dims(), &logits.device());
             let soft = softmax((logits + noise) / temperature, 2);
             let classes = soft.dims()[2];
             let hard = soft
@@ -201,13 +201,9 @@ fn relax_rows(logits: Tensor<3>, relaxation: Relaxation) -> Tensor<3> {
     }
 }
 
-fn logits_shape(logits: &Tensor<3>) -> (Device, [usize; 3]) {
-    (logits.device(), logits.dims())
-}
-
 /// Standard Gumbel noise `-ln(-ln U)`, `U ~ Uniform(0, 1)` kept away from 0 and 1.
-fn gumbel_noise((device, shape): &(Device, [usize; 3])) -> Tensor<3> {
-    let uniform = Tensor::<3>::random(*shape, Distribution::Uniform(1.0e-10, 1.0 - 1.0e-7), device);
+pub fn gumbel_noise<const D: usize>(shape: [usize; D], device: &Device) -> Tensor<D> {
+    let uniform = Tensor::<D>::random(shape, Distribution::Uniform(1.0e-10, 1.0 - 1.0e-7), device);
     uniform.log().neg().log().neg().detach()
 }
 

@@ -60,7 +60,8 @@ struct Call {
     dims: fused::Dims,
 }
 
-fn contiguous_f32(tensor: FlexTensor) -> FlexTensor {
+/// `tensor` as a contiguous f32 flex tensor (kernels read plain slices).
+pub(crate) fn contiguous_f32(tensor: FlexTensor) -> FlexTensor {
     let tensor = if tensor.dtype() == DType::F32 {
         tensor
     } else {
@@ -73,7 +74,7 @@ fn contiguous_f32(tensor: FlexTensor) -> FlexTensor {
     }
 }
 
-fn slice_of(tensor: &FlexTensor) -> &[f32] {
+pub(crate) fn slice_of(tensor: &FlexTensor) -> &[f32] {
     // `contiguous_f32` made every operand a contiguous f32 tensor.
     tensor.as_slice::<f32>().unwrap_or(&[])
 }
@@ -120,7 +121,8 @@ impl Call {
     }
 }
 
-fn flex_tensor(values: Vec<f32>, like: &FlexTensor) -> FlexTensor {
+/// `values` shaped like `like`.
+pub(crate) fn flex_tensor(values: Vec<f32>, like: &FlexTensor) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, like.layout().shape().clone()))
 }
 

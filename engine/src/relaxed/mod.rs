@@ -4,11 +4,17 @@
 mod architecture;
 pub mod fused;
 mod fused_op;
+/// Flex-tensor plumbing the CPU kernels' burn registrations share.
+pub(crate) mod flex {
+    pub(crate) use super::fused_op::{contiguous_f32, flex_tensor, slice_of};
+}
 mod gemm;
 mod interpreter;
 mod length;
 
-pub use architecture::{Architecture, ArchitectureLogits, Relaxation, causal_mask, repeat_tasks};
+pub use architecture::{
+    Architecture, ArchitectureLogits, Relaxation, causal_mask, gumbel_noise, repeat_tasks,
+};
 pub use gemm::flush_subnormals;
 pub use interpreter::{apply, execute, execute_reference};
 pub use length::expected_length;

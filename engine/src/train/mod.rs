@@ -10,3 +10,14 @@ pub use control::{RunControl, RunState};
 pub use events::{ArchitectureSnapshot, EventSink, MetricsReport, StepReport, TrainEvent};
 pub use recover::{RecoverConfig, RecoverOutcome, recover};
 pub use schedule::{Phase, Schedule, TemperatureSchedule};
+
+/// The first value of a one-element tensor (a loss) as `f64`; NaN if it has none.
+pub(crate) fn scalar(tensor: &burn::tensor::Tensor<1>) -> f64 {
+    tensor
+        .to_data()
+        .convert::<f64>()
+        .try_into_vec::<f64>()
+        .ok()
+        .and_then(|v| v.first().copied())
+        .unwrap_or(f64::NAN)
+}

@@ -8,7 +8,7 @@ use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Distribution, Tensor, TensorData};
 use serde::Serialize;
 
-use super::{EventSink, Schedule, StepReport, TemperatureSchedule, TrainEvent};
+use super::{EventSink, Schedule, StepReport, TemperatureSchedule, TrainEvent, scalar};
 use crate::dsl::{DslError, Program};
 use crate::relaxed::{self, ArchitectureLogits, Relaxation};
 
@@ -244,14 +244,4 @@ fn min_sample(
     }
     best.map(|(_, _, program)| program)
         .ok_or_else(|| DslError::Invalid("no program was discretized".into()))
-}
-
-fn scalar(tensor: &Tensor<1>) -> f64 {
-    tensor
-        .to_data()
-        .convert::<f64>()
-        .try_into_vec::<f64>()
-        .ok()
-        .and_then(|v| v.first().copied())
-        .unwrap_or(f64::NAN)
 }

@@ -301,11 +301,7 @@ pub fn run_complete(args: &CompleteArgs, choice: DeviceChoice) -> anyhow::Result
         serde_json::to_string_pretty(&metrics)?.as_bytes(),
     )?;
     let mut surface = program_surface(program, 64);
-    for v in &mut surface.vertices {
-        for (c, t) in v.iter_mut().zip(full.translate) {
-            *c = (*c + 0.5) * full.scale + t;
-        }
-    }
+    super::synth::to_model_frame(&mut surface, &full);
     if !surface.triangles.is_empty() {
         let mut bytes = Vec::new();
         write_mesh(&mut bytes, &surface, MeshFormat::Obj)?;

@@ -332,7 +332,7 @@ fn png_of(pixels: &PixelGrid) -> anyhow::Result<Vec<u8>> {
 }
 
 /// Normalized frame → the shape's model space, so exports overlay the input file.
-fn to_model_frame(mesh: &mut roap_engine::data::TriangleMesh, frame: &VoxelGrid) {
+pub fn to_model_frame(mesh: &mut roap_engine::data::TriangleMesh, frame: &VoxelGrid) {
     for v in &mut mesh.vertices {
         for (c, t) in v.iter_mut().zip(frame.translate) {
             *c = (*c + 0.5) * frame.scale + t;
