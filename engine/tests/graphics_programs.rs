@@ -168,6 +168,40 @@ fn program_json_round_trip_reevaluates_exactly() {
     );
 }
 
+#[test]
+fn switching_a_line_off_passes_its_left_argument_through() {
+    let device = Device::flex();
+    device.seed(5);
+    let sketch = small_3d();
+    let model = FreeProgram::new(&sketch, 1, &init(3, 60.0), &device);
+    let program = model
+        .tensors(&sketch)
+        .discretize(&sketch, 0)
+        .unwrap()
+        .compacted();
+    let component = &program.components[0];
+    let last = component.program.lines().len() - 1;
+    let off = program.with_lines_off(&[(0, last)]);
+    assert_eq!(off.with_lines_off(&[]), off);
+    let line = off.components[0].program.lines()[last];
+    assert_eq!(line.right, line.left);
+    assert_eq!(
+        off.components[0].program.ops().ops[line.op].name,
+        "skip",
+        "{off}"
+    );
+    let was = component.program.lines()[last];
+    assert_ne!(component.program.ops().ops[was.op].name, "skip");
+    // A live union/intersection/difference line changes the shape when it goes.
+    assert!(
+        grid_points(3, 9)
+            .iter()
+            .any(|p| off.occupancy(p) != program.occupancy(p))
+    );
+    // Lines that do not exist are ignored.
+    assert_eq!(program.with_lines_off(&[(7, 0), (0, 999)]), program);
+}
+
 fn quick_config() -> SynthConfig {
     SynthConfig {
         sketch: SketchConfig {

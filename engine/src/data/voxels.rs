@@ -82,6 +82,16 @@ impl VoxelGrid {
     }
 
     /// Centre of voxel `xyz` in model space (binvox: `(i + 0.5) / D · scale + translate`).
+    /// Moves a mesh from the normalized frame `[-½, ½]³` into this grid's model space
+    /// (where its binvox file or source mesh lives).
+    pub fn to_model_frame(&self, mesh: &mut super::TriangleMesh) {
+        for v in &mut mesh.vertices {
+            for (c, t) in v.iter_mut().zip(self.translate) {
+                *c = (*c + 0.5) * self.scale + t;
+            }
+        }
+    }
+
     pub fn model_centre(&self, xyz: [usize; 3]) -> [f32; 3] {
         let r = self.resolution as f32;
         let mut centre = [0.0; 3];

@@ -19,4 +19,4 @@ pub use parts::PartFamily;
 pub use program::{GraphicsProgram, PartShape, ProgramComponent};
 pub use sketch::{ComponentKind, SketchConfig};
 pub use synth::{FitLoss, StopReason, SynthConfig, SynthError, SynthOutcome, synthesize};
-pub use target::{Reconstruction, Score, Target, iou_2d};
+pub use target::{OpenOptions, Reconstruction, Score, Target, iou_2d};

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ComponentKind;
 use crate::data::VoxelGrid;
-use crate::dsl::{Line, Program};
+use crate::dsl::{Line, Program, Semantics};
 
 /// One discrete part: a quadric surface in an affinely placed frame, maybe warped.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -133,20 +133,13 @@ impl ProgramComponent {
         }
     }
 
-    /// The component's occupancy at `p`; `hidden` lines (code-line indices) act as skips of
-    /// their left argument, which is how the app toggles a line off.
-    pub fn occupancy(&self, p: &[f32], sharpness: f64, hidden: &[usize]) -> f32 {
-        self.occupancy_with(p, sharpness, hidden, &mut Vec::new())
+    /// The component's occupancy at `p`.
+    pub fn occupancy(&self, p: &[f32], sharpness: f64) -> f32 {
+        self.occupancy_with(p, sharpness, &mut Vec::new())
     }
 
     /// [`Self::occupancy`] reusing `scratch` for the line values.
-    pub fn occupancy_with(
-        &self,
-        p: &[f32],
-        sharpness: f64,
-        hidden: &[usize],
-        scratch: &mut Vec<f32>,
-    ) -> f32 {
+    pub fn occupancy_with(&self, p: &[f32], sharpness: f64, scratch: &mut Vec<f32>) -> f32 {
         if !self.enabled {
             return 0.0;
         }
@@ -160,14 +153,9 @@ impl ProgramComponent {
                     .iter()
                     .map(|part| part.occupancy(&q[..dim], sharpness)),
             );
-            for (code, line) in self.program.lines().iter().enumerate() {
+            for line in self.program.lines() {
                 let semantics = self.program.ops().ops[line.op].semantics;
-                let value = if hidden.contains(&code) {
-                    scratch[line.left]
-                } else {
-                    semantics.apply(scratch[line.left], scratch[line.right])
-                };
-                scratch.push(value);
+                scratch.push(semantics.apply(scratch[line.left], scratch[line.right]));
             }
             best = best.max(scratch.last().copied().unwrap_or(0.0));
         }
@@ -252,8 +240,42 @@ impl GraphicsProgram {
     pub fn occupancy_with(&self, p: &[f32], scratch: &mut Vec<f32>) -> f32 {
         self.components
             .iter()
-            .map(|c| c.occupancy_with(p, self.sharpness, &[], scratch))
+            .map(|c| c.occupancy_with(p, self.sharpness, scratch))
             .fold(0.0, f32::max)
+    }
+
+    /// The program with code lines `(component, line)` switched off: each becomes a skip
+    /// that passes its left argument through (how the app lets a user remove a line).
+    /// Lines of an op set without a skip, and lines that do not exist, are left alone.
+    pub fn with_lines_off(&self, off: &[(usize, usize)]) -> Self {
+        let mut program = self.clone();
+        for (c, component) in program.components.iter_mut().enumerate() {
+            let ops = component.program.ops().clone();
+            let Some(skip) = ops.ops.iter().position(|o| o.semantics == Semantics::Skip) else {
+                continue;
+            };
+            let lines: Vec<Line> = component
+                .program
+                .lines()
+                .iter()
+                .enumerate()
+                .map(|(code, line)| {
+                    if off.contains(&(c, code)) {
+                        Line {
+                            op: skip,
+                            left: line.left,
+                            right: line.left,
+                        }
+                    } else {
+                        *line
+                    }
+                })
+                .collect();
+            if let Ok(edited) = Program::new(ops, component.program.inputs(), lines) {
+                component.program = edited;
+            }
+        }
+        program
     }
 
     /// Live non-skip lines over all enabled components (the paper's program length).

@@ -52,8 +52,10 @@ pub struct SynthConfig {
     pub union_bias: f64,
     /// See [`Initialization::gate`].
     pub initial_gate: f64,
-    /// Every this many steps: the discrete program, α and its metrics are reported.
+    /// Every this many steps: the discrete program and its metrics are reported.
     pub report_every: usize,
+    /// Every this many steps: α is reported (cheap; viewers keep a history of it).
+    pub snapshot_every: usize,
     /// Resolution at which the discrete program is voxelized for metrics and meshes.
     pub eval_resolution: usize,
     pub seed: u64,
@@ -81,6 +83,7 @@ impl Default for SynthConfig {
             union_bias: 6.0,
             initial_gate: 0.5,
             report_every: 100,
+            snapshot_every: 20,
             eval_resolution: 64,
             seed: 0,
         }
@@ -248,6 +251,12 @@ pub fn synthesize(
         }
         let temperature = schedule.temperature(step);
         let tensors = model.tensors(sketch);
+        if step % config.snapshot_every.max(1) == 0 {
+            sink.event(TrainEvent::Architecture(snapshot(
+                &tensors.detached(),
+                step,
+            )));
+        }
         if step % config.report_every.max(1) == 0 {
             let seen = report(target, sketch, config, &tensors, step, started, sink)?;
             if best.as_ref().is_none_or(|b| seen.key() < b.key()) {
@@ -323,6 +332,7 @@ pub fn synthesize(
         (StopReason::NonFiniteLoss, Some(good)) => good,
         _ => model.tensors(sketch).detached(),
     };
+    sink.event(TrainEvent::Architecture(snapshot(&tensors, steps_run)));
     let last = report(target, sketch, config, &tensors, steps_run, started, sink)?;
     let chosen = match best {
         Some(b) if b.key() < last.key() => b,
@@ -379,7 +389,10 @@ fn report(
         step,
         text: program.to_string(),
     });
-    sink.event(TrainEvent::Architecture(snapshot(&tensors, step)));
+    sink.event(TrainEvent::GraphicsProgram {
+        step,
+        program: Box::new(program.clone()),
+    });
     let reconstruction = rasterise(target, &program, config.eval_resolution);
     let score = target.score(&reconstruction, config.seed);
     sink.event(TrainEvent::Metrics(MetricsReport {

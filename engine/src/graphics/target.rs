@@ -5,7 +5,10 @@
 use rand::SeedableRng as _;
 use rand::seq::SliceRandom as _;
 
-use crate::data::{PixelGrid, PointSamples, VoxelGrid, sample_points};
+use crate::data::{
+    DataError, PixelGrid, PointSamples, VoxelGrid, image_of_dataset, read_png, read_shape,
+    read_u8_dataset, read_voxel_dataset, resample, sample_points,
+};
 use crate::metrics;
 
 /// The shape to fit. Both live in the normalized frame `[-½, ½]^D`; an image's column runs
@@ -31,7 +34,80 @@ pub struct Score {
     pub iou: Option<f64>,
 }
 
+/// How [`Target::open`] reads a file, beyond its path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpenOptions {
+    /// 3D shapes are fitted at `resolution³`: binvox grids are resampled to it, meshes
+    /// voxelized at it.
+    pub resolution: usize,
+    /// Which entry of an HDF5 dataset.
+    pub index: usize,
+    /// The HDF5 dataset: `None` reads `voxels` (IM-NET, 3D) when the file has it and
+    /// `pixels` (BSP-Net, 2D) otherwise; CSGNet files name `train_images` etc.
+    pub key: Option<String>,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        Self {
+            resolution: crate::data::DEFAULT_RESOLUTION,
+            index: 0,
+            key: None,
+        }
+    }
+}
+
 impl Target {
+    /// Reads a shape file by extension: `.binvox` and meshes (`.obj .off .stl .ply`) as 3D
+    /// targets, `.png` and entries of `.hdf5`/`.h5` datasets as what they hold.
+    ///
+    /// # Errors
+    /// If the file cannot be read, is malformed, or has no entry `options.index`.
+    pub fn open(path: &std::path::Path, options: &OpenOptions) -> Result<Self, DataError> {
+        let extension = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .unwrap_or_default();
+        let missing = |count: String| {
+            DataError::Malformed {
+                format: "HDF5",
+                message: format!("no entry {} ({count})", options.index),
+            }
+            .in_file(path)
+        };
+        match extension.as_str() {
+            "png" => {
+                let bytes =
+                    std::fs::read(path).map_err(|err| DataError::from(err).in_file(path))?;
+                Ok(Self::Pixels(
+                    read_png(&bytes).map_err(|err| err.in_file(path))?,
+                ))
+            }
+            "hdf5" | "h5" => {
+                let key = options.key.as_deref();
+                if key.is_none_or(|k| k == "voxels")
+                    && let Ok(shapes) = read_voxel_dataset(path, "voxels")
+                {
+                    let count = shapes.len();
+                    let shape = shapes
+                        .into_iter()
+                        .nth(options.index)
+                        .ok_or_else(|| missing(format!("{count} shapes")))?;
+                    return Ok(Self::Voxels(resample(&shape, options.resolution)));
+                }
+                let dataset = read_u8_dataset(path, key.unwrap_or("pixels"))?;
+                image_of_dataset(&dataset, options.index)
+                    .map(Self::Pixels)
+                    .ok_or_else(|| missing(format!("dataset of shape {:?}", dataset.shape)))
+            }
+            _ => Ok(Self::Voxels(resample(
+                &read_shape(path, options.resolution)?,
+                options.resolution,
+            ))),
+        }
+    }
+
     pub fn dim(&self) -> usize {
         match self {
             Self::Voxels(_) => 3,

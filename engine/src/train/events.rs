@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use crate::data::TriangleMesh;
+use crate::graphics::GraphicsProgram;
 
 /// One event of a run.
 #[derive(Clone, Debug, Serialize)]
@@ -14,6 +15,12 @@ pub enum TrainEvent {
     Program {
         step: usize,
         text: String,
+    },
+    /// The same discrete graphics program as a value, for viewers that evaluate it.
+    GraphicsProgram {
+        step: usize,
+        #[serde(skip_serializing)]
+        program: Box<GraphicsProgram>,
     },
     /// The policy's α: per component, per line, the operator and argument probabilities.
     Architecture(ArchitectureSnapshot),

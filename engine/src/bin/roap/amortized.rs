@@ -301,7 +301,7 @@ pub fn run_complete(args: &CompleteArgs, choice: DeviceChoice) -> anyhow::Result
         serde_json::to_string_pretty(&metrics)?.as_bytes(),
     )?;
     let mut surface = program_surface(program, 64);
-    super::synth::to_model_frame(&mut surface, &full);
+    full.to_model_frame(&mut surface);
     if !surface.triangles.is_empty() {
         let mut bytes = Vec::new();
         write_mesh(&mut bytes, &surface, MeshFormat::Obj)?;

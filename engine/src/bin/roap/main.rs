@@ -534,15 +534,8 @@ fn pack(
 /// Writes `bytes` to a temporary file beside `path`, then renames it over `path`, so a
 /// failure never leaves a half-written file.
 fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let file_name = path
-        .file_name()
-        .context("the output path has no file name")?;
-    let temporary = path.with_file_name(format!(".{}.partial", file_name.to_string_lossy()));
-    std::fs::write(&temporary, bytes)
-        .with_context(|| format!("writing {}", temporary.display()))?;
-    std::fs::rename(&temporary, path)
-        .with_context(|| format!("renaming onto {}", path.display()))?;
-    Ok(())
+    roap_engine::export::write_atomically(path, bytes)
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 fn run_bench(bench: &BenchCommand, choice: DeviceChoice) -> anyhow::Result<()> {

@@ -7,13 +7,13 @@ use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng as _;
-use roap_engine::data::{
-    Crop, PixelGrid, VoxelGrid, image_of_dataset, read_png, read_shape, read_u8_dataset, resample,
-};
+use roap_engine::data::{Crop, PixelGrid, VoxelGrid};
 use roap_engine::device::{self, DeviceChoice};
 use roap_engine::export::{MeshFormat, write_mesh, write_parts};
 use roap_engine::graphics::meshes::{part_meshes, program_surface};
-use roap_engine::graphics::{GraphicsProgram, Reconstruction, SynthConfig, Target, synthesize};
+use roap_engine::graphics::{
+    GraphicsProgram, OpenOptions, Reconstruction, SynthConfig, Target, synthesize,
+};
 use roap_engine::train::{RunControl, TemperatureSchedule, TrainEvent};
 
 use super::write_atomically;
@@ -27,10 +27,10 @@ pub struct SynthArgs {
     /// Which image of an HDF5 file.
     #[arg(long, default_value_t = 0)]
     index: usize,
-    /// The HDF5 dataset holding [N, H, W(, 1)] u8 images (BSP-Net: pixels; CSGNet:
-    /// train_images, val_images, test_images).
-    #[arg(long, default_value = "pixels")]
-    key: String,
+    /// The HDF5 dataset: IM-NET's voxels, BSP-Net's pixels, CSGNet's train_images,
+    /// val_images or test_images [default: voxels when the file has them, else pixels].
+    #[arg(long)]
+    key: Option<String>,
     /// Folder for program.txt, program.json, mesh.obj, parts/ and metrics.json.
     #[arg(long)]
     out: PathBuf,
@@ -137,42 +137,6 @@ impl SynthArgs {
     }
 }
 
-/// What the shape file holds.
-enum Loaded {
-    Shape3d(VoxelGrid),
-    Image(PixelGrid),
-}
-
-fn load(args: &SynthArgs) -> anyhow::Result<Loaded> {
-    let extension = args
-        .shape
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase)
-        .unwrap_or_default();
-    Ok(match extension.as_str() {
-        "png" => {
-            let bytes = std::fs::read(&args.shape)
-                .with_context(|| format!("reading {}", args.shape.display()))?;
-            Loaded::Image(read_png(&bytes).with_context(|| args.shape.display().to_string())?)
-        }
-        "hdf5" | "h5" => {
-            let dataset = read_u8_dataset(&args.shape, &args.key)?;
-            let image = image_of_dataset(&dataset, args.index).with_context(|| {
-                format!(
-                    "{}: no image {} in dataset {:?} of shape {:?}",
-                    args.shape.display(),
-                    args.index,
-                    args.key,
-                    dataset.shape
-                )
-            })?;
-            Loaded::Image(image)
-        }
-        _ => Loaded::Shape3d(resample(&read_shape(&args.shape, args.res)?, args.res)),
-    })
-}
-
 impl CropArg {
     pub fn crop(self, seed: u64) -> Crop {
         let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
@@ -186,11 +150,18 @@ impl CropArg {
 }
 
 pub fn run_synth(args: &SynthArgs, choice: DeviceChoice) -> anyhow::Result<()> {
-    let loaded = load(args)?;
+    let loaded = Target::open(
+        &args.shape,
+        &OpenOptions {
+            resolution: args.res,
+            index: args.index,
+            key: args.key.clone(),
+        },
+    )?;
     let crop = args.crop();
     let (target, full) = match &loaded {
-        Loaded::Shape3d(full) => (Target::Voxels(crop.apply(full)), Some(full)),
-        Loaded::Image(image) => {
+        Target::Voxels(full) => (Target::Voxels(crop.apply(full)), Some(full)),
+        Target::Pixels(image) => {
             anyhow::ensure!(
                 matches!(crop, Crop::None),
                 "--crop applies to 3D shapes only"
@@ -288,7 +259,7 @@ fn write_meshes(
     program: &GraphicsProgram,
     full: &VoxelGrid,
 ) -> anyhow::Result<()> {
-    let to_model = |mesh: &mut roap_engine::data::TriangleMesh| to_model_frame(mesh, full);
+    let to_model = |mesh: &mut roap_engine::data::TriangleMesh| full.to_model_frame(mesh);
     let mut surface = program_surface(program, args.mesh_res);
     to_model(&mut surface);
     write_file(&args.out.join("mesh.obj"), |out| {
@@ -329,15 +300,6 @@ fn png_of(pixels: &PixelGrid) -> anyhow::Result<Vec<u8>> {
         image::ImageFormat::Png,
     )?;
     Ok(bytes)
-}
-
-/// Normalized frame → the shape's model space, so exports overlay the input file.
-pub fn to_model_frame(mesh: &mut roap_engine::data::TriangleMesh, frame: &VoxelGrid) {
-    for v in &mut mesh.vertices {
-        for (c, t) in v.iter_mut().zip(frame.translate) {
-            *c = (*c + 0.5) * frame.scale + t;
-        }
-    }
 }
 
 fn write_file(
