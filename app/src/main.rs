@@ -1,78 +1,137 @@
-//! roap studio: the desktop synthesizer.
-//!
-//! Today this window reads, simplifies and measures programs with the engine; synthesis,
-//! the viewport and the heatmaps arrive with the app issue (see ARCHITECTURE.md).
+//! `roap-studio`: the window, or a scripted run of it.
 
-use roap_engine::dsl::Program;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
 
-const DEFAULT_PROGRAM: &str = include_str!("../../samples/programs/csg_hidden.txt");
+use clap::{Parser, ValueEnum};
+use roap_app::app::{StudioApp, Tab};
+use roap_app::script::Script;
+use roap_app::settings::{CropMode, Settings};
 
-struct StudioApp {
-    source: String,
+/// roap studio: synthesize programs for shapes, watch them sharpen, crop and complete, export.
+///
+/// With no arguments it opens the window on the bundled samples. The flags script a run,
+/// for tests, docs and reproducible screenshots.
+#[derive(Parser)]
+#[command(version)]
+struct Args {
+    /// Open this shape at start (binvox, OBJ, OFF, STL, PLY, PNG, HDF5).
+    #[arg(long)]
+    open: Option<PathBuf>,
+    /// Start a synthesis once the shape is open.
+    #[arg(long)]
+    synthesize: bool,
+    /// Synthesis steps (overrides the saved setting for this run).
+    #[arg(long)]
+    steps: Option<usize>,
+    /// Crop the input before synthesizing or completing.
+    #[arg(long, value_enum)]
+    crop: Option<CropArg>,
+    /// Complete the (cropped) input with the pretrained policy once it is open.
+    #[arg(long)]
+    complete: bool,
+    /// Save a PNG of the window once the scripted work is done.
+    #[arg(long)]
+    screenshot: Option<PathBuf>,
+    /// Close the window when the scripted work (and screenshot) is done.
+    #[arg(long)]
+    quit_when_done: bool,
+    /// Write frame-time statistics of the frames drawn while training (JSON) on exit.
+    #[arg(long)]
+    frame_times: Option<PathBuf>,
+    /// Which inspector tab to show.
+    #[arg(long, value_enum)]
+    tab: Option<TabArg>,
+    /// Window size in points.
+    #[arg(long, num_args = 2, value_names = ["WIDTH", "HEIGHT"], default_values_t = [1440.0, 900.0])]
+    size: Vec<f32>,
 }
 
-impl StudioApp {
-    fn analysis(&self) -> Result<(Program, Program), String> {
-        let program: Program = self.source.parse().map_err(|err| format!("{err:#}"))?;
-        let simplified = program.simplify();
-        Ok((program, simplified))
-    }
+#[derive(Clone, Copy, ValueEnum)]
+enum CropArg {
+    Octant,
+    HalfPlane,
 }
 
-impl eframe::App for StudioApp {
-    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
-        egui::CentralPanel::default().show(ui, |ui| self.editor_ui(ui));
-    }
-}
-
-impl StudioApp {
-    fn editor_ui(&mut self, ui: &mut egui::Ui) {
-        ui.heading("roap studio");
-        ui.label("Edit a straight-line program; the engine parses, measures and simplifies it.");
-        ui.separator();
-        ui.columns(2, |columns| {
-            columns[0].label("Program");
-            columns[0].add(
-                egui::TextEdit::multiline(&mut self.source)
-                    .code_editor()
-                    .desired_rows(16)
-                    .desired_width(f32::INFINITY),
-            );
-            match self.analysis() {
-                Ok((program, simplified)) => {
-                    columns[1].label(format!(
-                        "{} code lines, length {} (live, non-skip)",
-                        program.lines().len(),
-                        program.length()
-                    ));
-                    columns[1].label("Simplified");
-                    columns[1].add(
-                        egui::Label::new(egui::RichText::new(simplified.to_string()).monospace())
-                            .extend(),
-                    );
-                }
-                Err(err) => {
-                    columns[1].colored_label(columns[1].visuals().error_fg_color, err);
-                }
-            }
-        });
-    }
+#[derive(Clone, Copy, ValueEnum)]
+enum TabArg {
+    Program,
+    Architecture,
+    Curves,
+    Parts,
 }
 
 fn main() -> eframe::Result {
-    tracing_subscriber::fmt::init();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,wgpu_core=warn,wgpu_hal=warn,naga=warn".into()),
+        )
+        .init();
+    let args = Args::parse();
+    let script = Script {
+        open: args.open.clone(),
+        synthesize: args.synthesize,
+        steps: args.steps,
+        crop: args.crop.map(|c| match c {
+            CropArg::Octant => CropMode::Octant,
+            CropArg::HalfPlane => CropMode::HalfPlane,
+        }),
+        complete: args.complete,
+        screenshot: args.screenshot.clone(),
+        quit_when_done: args.quit_when_done,
+        tab: args.tab.map(|t| match t {
+            TabArg::Program => Tab::Program,
+            TabArg::Architecture => Tab::Architecture,
+            TabArg::Curves => Tab::Plots,
+            TabArg::Parts => Tab::Parts,
+        }),
+        ..Script::default()
+    };
+    let [width, height] = [
+        args.size.first().copied().unwrap_or(1440.0),
+        args.size.get(1).copied().unwrap_or(900.0),
+    ];
     let options = eframe::NativeOptions {
         renderer: eframe::Renderer::Glow,
         depth_buffer: 24,
+        viewport: egui::ViewportBuilder::default()
+            .with_title("roap studio")
+            .with_inner_size([width, height])
+            .with_drag_and_drop(true),
         ..Default::default()
     };
-    eframe::run_native(
+    let failed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let failed_in_app = failed.clone();
+    let frame_times = args.frame_times.clone();
+    let result = eframe::run_native(
         "roap studio",
         options,
-        Box::new(|_cc| {
-            Ok(Box::new(StudioApp {
-                source: DEFAULT_PROGRAM.to_owned(),
-            }))
+        Box::new(move |cc| {
+            let scripted = script.active();
+            // A scripted run starts from defaults and leaves the user's settings alone.
+            let settings = match cc.storage {
+                Some(storage) if !scripted => {
+                    eframe::get_value(storage, Settings::STORAGE_KEY).unwrap_or_default()
+                }
+                _ => Settings::default(),
+            };
+            let mut app = StudioApp::new(settings);
+            app.persist = !scripted;
+            app.failed = failed_in_app;
+            app.frames.report_path = frame_times;
+            app.script = script;
+            if !scripted && app.shape.is_none() {
+                // Open on a bundled sample, so the first thing a user sees is a shape.
+                if let Some(path) = app.settings.recent_files.first().cloned().filter(|p| p.exists()).or_else(roap_app::panels::controls::first_sample) {
+                    app.open(path);
+                }
+            }
+            Ok(Box::new(app))
         }),
-    )
+    );
+    if failed.load(Ordering::SeqCst) {
+        std::process::exit(1);
+    }
+    result
 }

@@ -1,7 +1,7 @@
 //! Choosing the burn device once, at the edge (CLI flag, app start-up). Library code takes a
 //! `&Device` and never picks one itself.
 
-use burn::tensor::Device;
+pub use burn::tensor::Device;
 
 /// What the user asked for.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -278,7 +278,10 @@ fn synthesis_fits_a_procedural_table_and_streams_events() {
     // The program's meshes: one surface, one coloured mesh per live part, both readable.
     let surface = program_surface(&outcome.program, 32);
     assert!(!surface.triangles.is_empty());
-    let parts = part_meshes(&outcome.program, 24);
+    let parts: Vec<_> = part_meshes(&outcome.program, 24)
+        .into_iter()
+        .map(|(_, part)| part)
+        .collect();
     assert_eq!(parts.len(), outcome.live_parts);
     let mut bytes = Vec::new();
     write_parts(&mut bytes, &parts, MeshFormat::Ply).unwrap();

@@ -82,6 +82,16 @@ impl VoxelGrid {
     }
 
     /// Centre of voxel `xyz` in model space (binvox: `(i + 0.5) / D · scale + translate`).
+    /// Moves a mesh from this grid's model space into the normalized frame `[-½, ½]³`
+    /// (the inverse of [`Self::to_model_frame`]).
+    pub fn to_normalized_frame(&self, mesh: &mut super::TriangleMesh) {
+        for v in &mut mesh.vertices {
+            for (c, t) in v.iter_mut().zip(self.translate) {
+                *c = (*c - t) / self.scale - 0.5;
+            }
+        }
+    }
+
     /// Moves a mesh from the normalized frame `[-½, ½]³` into this grid's model space
     /// (where its binvox file or source mesh lives).
     pub fn to_model_frame(&self, mesh: &mut super::TriangleMesh) {

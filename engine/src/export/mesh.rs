@@ -80,11 +80,7 @@ pub fn isosurface_of_grid(grid: &VoxelGrid) -> TriangleMesh {
         let xyz = p.map(|c| (((c + 0.5) * r as f32).floor() as usize).min(r - 1));
         f32::from(u8::from(grid.get(xyz)))
     });
-    for v in &mut mesh.vertices {
-        for (c, t) in v.iter_mut().zip(grid.translate) {
-            *c = (*c + 0.5) * grid.scale + t;
-        }
-    }
+    grid.to_model_frame(&mut mesh);
     mesh
 }
 

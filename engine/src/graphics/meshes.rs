@@ -23,9 +23,16 @@ pub fn program_surface(program: &GraphicsProgram, resolution: usize) -> Triangle
     isosurface_of_fn(resolution, |p| program.occupancy(&p))
 }
 
+/// Which part of which component a mesh shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PartKey {
+    pub component: usize,
+    pub part: usize,
+}
+
 /// One mesh per live part of every enabled component (with its mirror or repeats, as the
 /// component places it), coloured from [`PART_COLORS`], in the normalized frame.
-pub fn part_meshes(program: &GraphicsProgram, resolution: usize) -> Vec<ColoredPart> {
+pub fn part_meshes(program: &GraphicsProgram, resolution: usize) -> Vec<(PartKey, ColoredPart)> {
     let mut parts = Vec::new();
     for (c, component) in program.components.iter().enumerate() {
         if !component.enabled {
@@ -39,11 +46,18 @@ pub fn part_meshes(program: &GraphicsProgram, resolution: usize) -> Vec<ColoredP
             let mesh = isosurface_of_fn(resolution, |p| {
                 component.part_occupancy(i, &p, program.sharpness)
             });
-            parts.push(ColoredPart {
+            let colored = ColoredPart {
                 name: format!("c{c}_p{i}_{}", part.describe().replace([' ', '#'], "")),
                 color: PART_COLORS[parts.len() % PART_COLORS.len()],
                 mesh,
-            });
+            };
+            parts.push((
+                PartKey {
+                    component: c,
+                    part: i,
+                },
+                colored,
+            ));
         }
     }
     parts

@@ -405,11 +405,7 @@ fn report(
     if let Reconstruction::Voxels(voxels) = &reconstruction {
         let mut mesh = isosurface_of_grid(voxels);
         // Back into the normalized frame the program lives in.
-        for v in &mut mesh.vertices {
-            for (c, t) in v.iter_mut().zip(voxels.translate) {
-                *c = (*c - t) / voxels.scale - 0.5;
-            }
-        }
+        voxels.to_normalized_frame(&mut mesh);
         sink.event(TrainEvent::Mesh { step, mesh });
     }
     Ok(Checkpoint {

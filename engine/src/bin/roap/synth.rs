@@ -268,6 +268,7 @@ fn write_meshes(
     // A live part can lie outside the unit cube (it then adds nothing): it has no mesh.
     let mut parts: Vec<_> = part_meshes(program, args.mesh_res)
         .into_iter()
+        .map(|(_, part)| part)
         .filter(|p| !p.mesh.triangles.is_empty())
         .collect();
     for part in &mut parts {

@@ -1,0 +1,314 @@
+//! The heavy, UI-free work the app runs in jobs: reading a shape and meshing it for the
+//! viewport, meshing a program and rendering its parts, completing a cropped shape with
+//! the pretrained policy. Pure functions of their inputs, so tests call them directly.
+
+use std::path::{Path, PathBuf};
+
+use egui::{Color32, ColorImage};
+use rayon::prelude::*;
+use roap_engine::data::{Crop, PixelGrid, TriangleMesh, VoxelGrid};
+use roap_engine::export::{ColoredPart, isosurface_of_fn, isosurface_of_grid};
+use roap_engine::graphics::meshes::{PART_COLORS, PartKey, part_meshes, program_surface};
+use roap_engine::graphics::{
+    GraphicsProgram, OpenOptions, Reconstruction, Target,
+};
+
+use roap_engine::graphics::amortized::{CompleteOptions, checkpoint, complete};
+
+use crate::thumbnails::{render_mesh, render_occupancy_2d};
+
+/// A shape read from a file, with what the viewport needs to show it.
+pub struct LoadedShape {
+    pub name: String,
+    /// The whole shape (crops are applied when a run starts).
+    pub target: Target,
+    /// 3D: the surface, in the normalized frame.
+    pub surface: Option<TriangleMesh>,
+    /// 3D: centres of the voxels on the surface (normalized frame) and their edge length.
+    pub surface_voxels: Vec<[f32; 3]>,
+    pub voxel_size: f32,
+    /// 2D: the image itself.
+    pub image: Option<ColorImage>,
+}
+
+/// Reads `path` (any format `Target::open` takes) and meshes it.
+pub fn load_shape(path: &Path, options: &OpenOptions) -> Result<LoadedShape, String> {
+    let target = Target::open(path, options).map_err(|err| format!("{err:#}"))?;
+    let name = path
+        .file_stem()
+        .map_or_else(|| "shape".into(), |s| s.to_string_lossy().into_owned());
+    Ok(shape_of_target(name, target))
+}
+
+pub fn shape_of_target(name: String, target: Target) -> LoadedShape {
+    match &target {
+        Target::Voxels(grid) => {
+            let mut surface = isosurface_of_grid(grid);
+            grid.to_normalized_frame(&mut surface);
+            LoadedShape {
+                name,
+                surface: Some(surface),
+                surface_voxels: surface_voxels(grid),
+                voxel_size: 1.0 / grid.resolution().max(1) as f32,
+                image: None,
+                target,
+            }
+        }
+        Target::Pixels(pixels) => LoadedShape {
+            name,
+            surface: None,
+            surface_voxels: Vec::new(),
+            voxel_size: 0.0,
+            image: Some(image_of_pixels(pixels, Color32::from_gray(40))),
+            target,
+        },
+    }
+}
+
+/// Occupied voxels with at least one empty (or outside) face neighbour: all a viewer sees.
+pub fn surface_voxels(grid: &VoxelGrid) -> Vec<[f32; 3]> {
+    let r = grid.resolution();
+    let filled = |x: isize, y: isize, z: isize| {
+        let inside = |c: isize| (0..r as isize).contains(&c);
+        inside(x) && inside(y) && inside(z) && grid.get([x as usize, y as usize, z as usize])
+    };
+    let mut centres = Vec::new();
+    for x in 0..r {
+        for y in 0..r {
+            for z in 0..r {
+                if !grid.get([x, y, z]) {
+                    continue;
+                }
+                let (xi, yi, zi) = (x as isize, y as isize, z as isize);
+                let exposed = [(1, 0, 0), (-1, 0, 0), (0, 1, 0), (0, -1, 0), (0, 0, 1), (0, 0, -1)]
+                    .iter()
+                    .any(|(dx, dy, dz)| !filled(xi + dx, yi + dy, zi + dz));
+                if exposed {
+                    centres.push(grid.normalized_centre([x, y, z]));
+                }
+            }
+        }
+    }
+    centres
+}
+
+/// A binary image as pixels: `ink` where set, white elsewhere.
+pub fn image_of_pixels(pixels: &PixelGrid, ink: Color32) -> ColorImage {
+    let mut image = ColorImage::filled([pixels.width, pixels.height], Color32::WHITE);
+    for row in 0..pixels.height {
+        for column in 0..pixels.width {
+            if pixels.get(row as isize, column as isize) {
+                image.pixels[row * pixels.width + column] = ink;
+            }
+        }
+    }
+    image
+}
+
+/// One entry of the parts gallery.
+pub struct PartThumbnail {
+    pub key: PartKey,
+    /// What the part is (`quadric #12 warp #3`, `circle`, …).
+    pub description: String,
+    /// Whether the current program reads it.
+    pub live: bool,
+    pub image: ColorImage,
+}
+
+/// Everything drawn from one version of the program.
+pub struct ProgramGeometry {
+    /// The scene revision this was computed for; stale results are dropped.
+    pub revision: u64,
+    /// 3D: the program's surface (normalized frame).
+    pub surface: Option<TriangleMesh>,
+    /// 2D: the program rasterised like its target.
+    pub image: Option<ColorImage>,
+    /// One mesh per live part, and which part it is.
+    pub parts: Vec<(PartKey, ColoredPart)>,
+    pub gallery: Vec<PartThumbnail>,
+}
+
+/// Resolution of the program's surface in the viewport.
+const SURFACE_RESOLUTION: usize = 64;
+/// Resolution of part meshes (viewport) and of gallery parts.
+const PART_RESOLUTION: usize = 40;
+const GALLERY_RESOLUTION: usize = 24;
+pub const THUMBNAIL_PIXELS: usize = 64;
+
+/// Meshes `program` with `lines_off` switched off, and renders every part the sketch offered
+/// for the gallery (coloured like its mesh when the program reads it).
+pub fn program_geometry(
+    revision: u64,
+    program: &GraphicsProgram,
+    lines_off: &[(usize, usize)],
+    target: &Target,
+) -> ProgramGeometry {
+    let shown = program.with_lines_off(lines_off);
+    let (surface, image) = match target {
+        Target::Voxels(_) => (Some(program_surface(&shown, SURFACE_RESOLUTION)), None),
+        Target::Pixels(pixels) => {
+            let (points, _) = target.query_points(pixels.width.max(pixels.height));
+            let occupancy = shown.occupancies(&points);
+            let image = match target.rasterise(pixels.width.max(pixels.height), &occupancy) {
+                Reconstruction::Pixels(p) => Some(image_of_pixels(&p, Color32::from_rgb(40, 90, 160))),
+                Reconstruction::Voxels(_) => None,
+            };
+            (None, image)
+        }
+    };
+    let parts = if program.dim == 3 {
+        part_meshes(&shown, PART_RESOLUTION)
+    } else {
+        Vec::new()
+    };
+    let gallery = gallery(program, &parts);
+    ProgramGeometry {
+        revision,
+        surface,
+        image,
+        parts,
+        gallery,
+    }
+}
+
+/// Every part of every component, live ones first, each drawn alone.
+fn gallery(program: &GraphicsProgram, meshes: &[(PartKey, ColoredPart)]) -> Vec<PartThumbnail> {
+    let mut entries: Vec<(PartKey, bool)> = Vec::new();
+    for (c, component) in program.components.iter().enumerate() {
+        let live = component.program.live();
+        for i in 0..component.parts.len() {
+            let used = component.enabled && live.get(i).copied().unwrap_or(false);
+            entries.push((PartKey { component: c, part: i }, used));
+        }
+    }
+    // Stable: live parts first, each group in program order.
+    entries.sort_by_key(|(_, live)| !live);
+    entries
+        .par_iter()
+        .enumerate()
+        .filter_map(|(index, &(key, live))| {
+            let part = program.components.get(key.component)?.parts.get(key.part)?;
+            let color = match meshes.iter().find(|(k, _)| *k == key) {
+                Some((_, mesh)) => mesh.color,
+                None if live => PART_COLORS[index % PART_COLORS.len()],
+                None => [0.6, 0.6, 0.6],
+            };
+            let sharpness = program.sharpness;
+            let image = if part.dim() == 3 {
+                // The part alone, around its own centre, so small parts are visible too.
+                let centre = part.translation.clone();
+                let mesh = isosurface_of_fn(GALLERY_RESOLUTION, |[x, y, z]| {
+                    let p = [x + centre[0], y + centre[1], z + centre[2]];
+                    part.occupancy(&p, sharpness)
+                });
+                render_mesh(&mesh, color, THUMBNAIL_PIXELS)
+            } else {
+                render_occupancy_2d(|p| part.occupancy(p, sharpness), color, THUMBNAIL_PIXELS)
+            };
+            Some(PartThumbnail {
+                key,
+                description: part.describe(),
+                live,
+                image,
+            })
+        })
+        .collect()
+}
+
+/// The parts a code line reads, directly or through earlier lines (`line` counts code lines).
+pub fn parts_under(program: &roap_engine::dsl::Program, line: usize) -> Vec<usize> {
+    let inputs = program.inputs();
+    let mut stack = vec![inputs + line];
+    let mut seen = vec![false; inputs + program.lines().len()];
+    let mut parts = Vec::new();
+    while let Some(id) = stack.pop() {
+        if seen.get(id).copied().unwrap_or(true) {
+            continue;
+        }
+        seen[id] = true;
+        if id < inputs {
+            parts.push(id);
+        } else if let Some(l) = program.lines().get(id - inputs) {
+            let arity = program.ops().ops.get(l.op).map_or(2, |o| o.semantics.arity());
+            stack.push(l.left);
+            if arity == 2 {
+                stack.push(l.right);
+            }
+        }
+    }
+    parts.sort_unstable();
+    parts
+}
+
+/// A cropped shape completed by the pretrained amortized policy.
+pub struct CompletionResult {
+    pub program: GraphicsProgram,
+    /// The completion's surface (normalized frame).
+    pub surface: TriangleMesh,
+    /// Chamfer ×1000 against the whole (uncropped) shape.
+    pub chamfer_vs_full: Option<f64>,
+    pub seconds: f64,
+    pub method: String,
+}
+
+/// Where the bundled checkpoint is: beside the executable's workspace when run from a
+/// checkout, else `assets/` under the current folder.
+pub fn default_checkpoint() -> PathBuf {
+    let from_source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/checkpoints/procedural");
+    if from_source.join("config.json").exists() {
+        return from_source;
+    }
+    PathBuf::from("assets/checkpoints/procedural")
+}
+
+/// One forward pass of the policy on the cropped shape, then min-sampling on what is visible.
+pub fn complete_with_checkpoint(
+    checkpoint_dir: &Path,
+    full: &VoxelGrid,
+    crop: Crop,
+    device: &roap_engine::device::Device,
+) -> Result<CompletionResult, String> {
+    let started = std::time::Instant::now();
+    let (policy, config) = checkpoint::load(checkpoint_dir, device)?;
+    if config.policy.sketch.dim != 3 {
+        return Err("this checkpoint is a 2D policy; completion here takes 3D shapes".into());
+    }
+    let options = CompleteOptions {
+        crop,
+        samples: 8,
+        eval_resolution: 64,
+        seed: 0,
+    };
+    let input = Target::Voxels(crop.apply(full));
+    let completion = complete(&policy, &config.policy, &input, &options, device)
+        .map_err(|err| format!("{err:#}"))?;
+    let chamfer_vs_full = match &completion.reconstruction {
+        Some(Reconstruction::Voxels(v)) => roap_engine::metrics::chamfer_x1000(full, v, 0),
+        _ => None,
+    };
+    Ok(CompletionResult {
+        surface: program_surface(&completion.program, SURFACE_RESOLUTION),
+        program: completion.program,
+        chamfer_vs_full,
+        seconds: started.elapsed().as_secs_f64(),
+        method: format!(
+            "pretrained policy ({} candidates)",
+            completion.candidates
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cube_shows_only_its_shell() {
+        let grid = VoxelGrid::from_fn(8, |[x, y, z]| x.abs() < 0.3 && y.abs() < 0.3 && z.abs() < 0.3);
+        let inside = grid.count();
+        let shell = surface_voxels(&grid);
+        assert!(inside > shell.len() && !shell.is_empty());
+        // A solid 4³ block: 64 voxels, of which the 2³ core is hidden.
+        assert_eq!((inside, shell.len()), (64, 56));
+    }
+}

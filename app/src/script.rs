@@ -1,0 +1,108 @@
+//! Scripted runs for tests, docs and reproducible screenshots:
+//! `roap-studio --open FILE --synthesize --steps N --screenshot OUT.png --quit-when-done`.
+//! The script drives the same actions a user's clicks do, one stage per frame.
+
+use std::path::PathBuf;
+
+use crate::app::{StudioApp, Tab};
+use crate::panels::Action;
+use crate::run_view::RunState;
+use crate::settings::CropMode;
+
+/// What to do, from the command line.
+#[derive(Clone, Debug, Default)]
+pub struct Script {
+    pub open: Option<PathBuf>,
+    pub synthesize: bool,
+    pub steps: Option<usize>,
+    pub crop: Option<CropMode>,
+    pub complete: bool,
+    pub screenshot: Option<PathBuf>,
+    pub quit_when_done: bool,
+    pub tab: Option<Tab>,
+    pub stage: Stage,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Stage {
+    #[default]
+    Start,
+    Loading,
+    Working,
+    /// Frames left to draw before the screenshot, so textures and meshes are on screen.
+    Settling(u32),
+    Shooting,
+    Done,
+}
+
+impl Script {
+    /// Whether a script is running (errors then fail the process).
+    pub fn active(&self) -> bool {
+        self.open.is_some() || self.synthesize || self.screenshot.is_some() || self.complete
+    }
+}
+
+impl StudioApp {
+    /// Advances the script by at most one stage.
+    pub(crate) fn script_step(&mut self, ctx: &egui::Context, actions: &mut Vec<Action>) {
+        if !self.script.active() {
+            return;
+        }
+        ctx.request_repaint();
+        let script = self.script.clone();
+        let next = match script.stage {
+            Stage::Start => {
+                if let Some(tab) = script.tab {
+                    self.tab = tab;
+                }
+                if let Some(steps) = script.steps {
+                    self.settings.synthesis.steps = steps;
+                }
+                if let Some(mode) = script.crop {
+                    self.settings.crop.mode = mode;
+                }
+                match script.open {
+                    Some(path) => {
+                        actions.push(Action::Open(path));
+                        Stage::Loading
+                    }
+                    None => Stage::Settling(10),
+                }
+            }
+            Stage::Loading if self.busy() => Stage::Loading,
+            Stage::Loading if self.shape.is_none() => Stage::Settling(10),
+            Stage::Loading => {
+                if script.complete {
+                    actions.push(Action::Complete);
+                }
+                if script.synthesize {
+                    actions.push(Action::Synthesize);
+                }
+                Stage::Working
+            }
+            Stage::Working if self.busy() || self.run.state == RunState::Idle && script.synthesize && self.errors.is_empty() => {
+                Stage::Working
+            }
+            Stage::Working => Stage::Settling(20),
+            Stage::Settling(0) => match script.screenshot {
+                Some(path) => {
+                    self.request_screenshot(ctx, Some(path));
+                    Stage::Shooting
+                }
+                None => Stage::Done,
+            },
+            Stage::Settling(n) => Stage::Settling(n - 1),
+            Stage::Shooting if self.status.starts_with("saved") || !self.errors.is_empty() => {
+                Stage::Done
+            }
+            Stage::Shooting => Stage::Shooting,
+            Stage::Done => {
+                if script.quit_when_done {
+                    ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+                }
+                Stage::Done
+            }
+        };
+        self.script.stage = next;
+    }
+}
