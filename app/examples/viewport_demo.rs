@@ -163,7 +163,10 @@ impl DemoApp {
         ui.checkbox(&mut self.view.show_completion, "completion");
         ui.checkbox(&mut self.view.side_by_side, "side by side");
         let mut highlight_first = self.view.highlighted_parts.contains(&0);
-        if ui.checkbox(&mut highlight_first, "highlight part 0").changed() {
+        if ui
+            .checkbox(&mut highlight_first, "highlight part 0")
+            .changed()
+        {
             self.view.highlighted_parts = if highlight_first { vec![0] } else { Vec::new() };
         }
         ui.separator();
@@ -229,7 +232,11 @@ impl DemoApp {
 
 fn save_png(image: &egui::ColorImage, path: &std::path::Path) -> anyhow::Result<()> {
     let [width, height] = image.size;
-    let bytes = image.pixels.iter().flat_map(|pixel| pixel.to_array()).collect();
+    let bytes = image
+        .pixels
+        .iter()
+        .flat_map(|pixel| pixel.to_array())
+        .collect();
     let buffer = image::RgbaImage::from_raw(width as u32, height as u32, bytes)
         .context("screenshot size does not match its pixels")?;
     buffer
@@ -246,7 +253,10 @@ fn main() -> anyhow::Result<()> {
     tracing::info!(
         "{} surface voxels, {} surface triangles",
         meshes.input_voxels.len(),
-        meshes.input_surface.as_ref().map_or(0, |m| m.triangles.len())
+        meshes
+            .input_surface
+            .as_ref()
+            .map_or(0, |m| m.triangles.len())
     );
     let native_options = eframe::NativeOptions {
         renderer: eframe::Renderer::Glow,

@@ -154,7 +154,10 @@ mod tests {
             let corner = [0, 1, 2].map(|axis| if corner >> axis & 1 == 1 { 0.5 } else { -0.5 });
             let to_corner: [f32; 3] = std::array::from_fn(|axis| corner[axis] - eye[axis]);
             let angle = (dot(to_corner, forward) / length(to_corner)).acos();
-            assert!(angle < 0.5 * FIELD_OF_VIEW_Y, "corner {corner:?} at {angle} rad");
+            assert!(
+                angle < 0.5 * FIELD_OF_VIEW_Y,
+                "corner {corner:?} at {angle} rad"
+            );
         }
     }
 

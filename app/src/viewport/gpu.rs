@@ -7,13 +7,15 @@ use std::sync::Arc;
 use eframe::egui_glow;
 use eframe::glow;
 use three_d::{
-    ClearState, Context, CpuMesh, Geometry, InnerSpace as _, InstancedMesh, Instances, Mat4,
-    Mesh, RenderTarget, ScissorBox, Vec3, radians, rotation_matrix_from_dir_to_dir,
+    ClearState, Context, CpuMesh, Geometry, InnerSpace as _, InstancedMesh, Instances, Mat4, Mesh,
+    RenderTarget, ScissorBox, Vec3, radians, rotation_matrix_from_dir_to_dir,
 };
 
 use super::camera::{OrbitCamera, field_of_view_y_for_aspect};
 use super::material::{ClipSide, ShapeMaterial};
-use super::scene::{ClipRegion, InputStyle, SceneMeshes, SceneView, cpu_mesh_of, plane_in_unit_cube};
+use super::scene::{
+    ClipRegion, InputStyle, SceneMeshes, SceneView, cpu_mesh_of, plane_in_unit_cube,
+};
 
 const INPUT_COLOR: [f32; 3] = [0.62, 0.67, 0.75];
 const RECONSTRUCTION_COLOR: [f32; 3] = [0.96, 0.62, 0.28];
@@ -63,7 +65,10 @@ pub fn paint(frame: &FrameSetup, info: &egui::PaintCallbackInfo, painter: &egui_
             return;
         };
         let gl = painter.gl();
-        if !slot.as_ref().is_some_and(|renderer| Arc::ptr_eq(&renderer.gl, gl)) {
+        if !slot
+            .as_ref()
+            .is_some_and(|renderer| Arc::ptr_eq(&renderer.gl, gl))
+        {
             *slot = Some(Renderer::new(gl));
         }
         if let Some(renderer) = slot.as_mut() {
@@ -167,7 +172,11 @@ impl Renderer {
             self.crop_plane = None;
             return;
         };
-        if self.crop_plane.as_ref().is_none_or(|(cut_for, _)| *cut_for != region) {
+        if self
+            .crop_plane
+            .as_ref()
+            .is_none_or(|(cut_for, _)| *cut_for != region)
+        {
             let mesh = plane_in_unit_cube(normal, offset).map(|cpu| Mesh::new(context, &cpu));
             self.crop_plane = Some((region, mesh));
         }
@@ -261,7 +270,13 @@ impl Renderer {
                             ..material(INPUT_COLOR, GHOST_ALPHA)
                         };
                         draws.push((input, kept));
-                        draws.push((input, ShapeMaterial { clip: Some(region), ..ghost }));
+                        draws.push((
+                            input,
+                            ShapeMaterial {
+                                clip: Some(region),
+                                ..ghost
+                            },
+                        ));
                     }
                 }
             }
@@ -275,7 +290,11 @@ impl Renderer {
             if view.show_reconstruction
                 && let Some(reconstruction) = &scene.reconstruction
             {
-                let alpha = if parts_shown { RECONSTRUCTION_UNDER_PARTS_ALPHA } else { 1.0 };
+                let alpha = if parts_shown {
+                    RECONSTRUCTION_UNDER_PARTS_ALPHA
+                } else {
+                    1.0
+                };
                 draws.push((reconstruction, material(RECONSTRUCTION_COLOR, alpha)));
             }
             if view.show_completion

@@ -72,7 +72,13 @@ impl Viewport {
             let margin = egui::vec2(8.0, 6.0);
             for (label, left) in [("input", rect.left()), ("program", rect.center().x)] {
                 let position = egui::pos2(left, rect.top()) + margin;
-                painter.text(position, egui::Align2::LEFT_TOP, label, font.clone(), label_color);
+                painter.text(
+                    position,
+                    egui::Align2::LEFT_TOP,
+                    label,
+                    font.clone(),
+                    label_color,
+                );
             }
             painter.vline(
                 rect.center().x,
@@ -114,9 +120,15 @@ impl Viewport {
 /// A soft vertical gradient behind the scene, lighter than the panels in both themes.
 fn background_gradient(rect: egui::Rect, dark_mode: bool) -> egui::Shape {
     let (top, bottom) = if dark_mode {
-        (egui::Color32::from_rgb(58, 62, 70), egui::Color32::from_rgb(34, 36, 41))
+        (
+            egui::Color32::from_rgb(58, 62, 70),
+            egui::Color32::from_rgb(34, 36, 41),
+        )
     } else {
-        (egui::Color32::from_rgb(250, 251, 253), egui::Color32::from_rgb(214, 219, 226))
+        (
+            egui::Color32::from_rgb(250, 251, 253),
+            egui::Color32::from_rgb(214, 219, 226),
+        )
     };
     let mut mesh = egui::Mesh::default();
     mesh.colored_vertex(rect.left_top(), top);

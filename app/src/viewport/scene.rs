@@ -194,7 +194,9 @@ pub fn plane_in_unit_cube(normal: [f32; 3], offset: f32) -> Option<CpuMesh> {
     let mut vertices = vec![Vec3::from(centroid)];
     vertices.extend(polygon.iter().map(|&p| Vec3::from(p)));
     let rim = polygon.len() as u32;
-    let indices = (0..rim).flat_map(|i| [0, 1 + i, 1 + (i + 1) % rim]).collect();
+    let indices = (0..rim)
+        .flat_map(|i| [0, 1 + i, 1 + (i + 1) % rim])
+        .collect();
     let mut mesh = CpuMesh {
         positions: Positions::F32(vertices),
         indices: Indices::U32(indices),
