@@ -4,7 +4,7 @@
 //! ```sh
 //! cargo run --example viewport_demo -- [SHAPE.binvox] [--screenshot OUT.png] [--overlay]
 //!     [--style voxels|surface|hidden] [--crop OFFSET] [--octant] [--parts] [--highlight INDEX]
-//!     [--frames N]
+//!     [--frames N] [--light]
 //! ```
 //! `--screenshot` saves the window after `--frames` frames (default 10) and quits; the
 //! log reports the mean frame interval under continuous repaint.
@@ -30,6 +30,7 @@ struct Options {
     shape: PathBuf,
     screenshot: Option<PathBuf>,
     frames: usize,
+    light_theme: bool,
     view: SceneView,
 }
 
@@ -38,6 +39,7 @@ fn parse_options() -> anyhow::Result<Options> {
         shape: PathBuf::from(DEFAULT_SHAPE),
         screenshot: None,
         frames: WARM_UP_FRAMES,
+        light_theme: false,
         view: SceneView::default(),
     };
     let mut args = std::env::args().skip(1);
@@ -46,6 +48,7 @@ fn parse_options() -> anyhow::Result<Options> {
         match arg.as_str() {
             "--screenshot" => options.screenshot = Some(PathBuf::from(value()?)),
             "--frames" => options.frames = value()?.parse().context("--frames")?,
+            "--light" => options.light_theme = true,
             "--overlay" => options.view.side_by_side = false,
             "--side-by-side" => options.view.side_by_side = true,
             "--parts" => options.view.show_parts = true,
@@ -65,7 +68,7 @@ fn parse_options() -> anyhow::Result<Options> {
             }
             "--octant" => {
                 options.view.crop = Some(ClipRegion::Octant {
-                    positive: [true, true, true],
+                    positive: [true, false, true],
                 });
             }
             "--highlight" => {
@@ -126,7 +129,6 @@ struct DemoApp {
     viewport: Viewport,
     meshes: Arc<SceneMeshes>,
     view: SceneView,
-    crop_offset: f32,
     screenshot_path: Option<PathBuf>,
     screenshot_after_frames: usize,
     screenshot: Arc<Mutex<Option<Arc<egui::ColorImage>>>>,
@@ -147,6 +149,11 @@ impl eframe::App for DemoApp {
         // Continuous repaint, so the log can report frame times.
         ui.ctx().request_repaint();
         self.screenshot_step(ui.ctx());
+    }
+
+    /// Each run starts from its command line, not from the last run's theme and panels.
+    fn persist_egui_memory(&self) -> bool {
+        false
     }
 }
 
@@ -171,18 +178,21 @@ impl DemoApp {
         }
         ui.separator();
         let mut crop = self.view.crop.is_some();
-        ui.checkbox(&mut crop, "crop x > offset");
-        if let Some(ClipRegion::HalfSpace { offset, .. }) = self.view.crop {
-            self.crop_offset = offset;
+        if ui.checkbox(&mut crop, "crop x > offset").changed() {
+            self.view.crop = crop.then_some(ClipRegion::HalfSpace {
+                normal: [1.0, 0.0, 0.0],
+                offset: 0.0,
+            });
         }
-        ui.add_enabled(
-            crop,
-            egui::Slider::new(&mut self.crop_offset, -0.5..=0.5).text("offset"),
-        );
-        self.view.crop = crop.then_some(ClipRegion::HalfSpace {
-            normal: [1.0, 0.0, 0.0],
-            offset: self.crop_offset,
-        });
+        match &mut self.view.crop {
+            Some(ClipRegion::HalfSpace { offset, .. }) => {
+                ui.add(egui::Slider::new(offset, -0.5..=0.5).text("offset"));
+            }
+            Some(ClipRegion::Octant { .. }) => {
+                ui.label("octant crop: +x, -y, +z");
+            }
+            None => {}
+        }
         ui.separator();
         if ui.button("reset camera").clicked() {
             self.viewport.camera.reset();
@@ -264,10 +274,10 @@ fn main() -> anyhow::Result<()> {
         viewport: egui::ViewportBuilder::default().with_inner_size([1100.0, 650.0]),
         ..Default::default()
     };
+    let light_theme = options.light_theme;
     let app = DemoApp {
         viewport: Viewport::new(),
         meshes,
-        crop_offset: 0.0,
         view: options.view,
         screenshot_path: options.screenshot,
         screenshot_after_frames: options.frames.max(1),
@@ -278,7 +288,15 @@ fn main() -> anyhow::Result<()> {
     eframe::run_native(
         "roap viewport demo",
         native_options,
-        Box::new(|_cc| Ok(Box::new(app))),
+        Box::new(move |cc| {
+            let theme = if light_theme {
+                egui::Theme::Light
+            } else {
+                egui::Theme::Dark
+            };
+            cc.egui_ctx.set_theme(theme);
+            Ok(Box::new(app))
+        }),
     )
     .map_err(|err| anyhow::anyhow!("{err}"))
 }
