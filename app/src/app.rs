@@ -19,18 +19,18 @@ use crate::document::{
 use crate::export::{ExportData, ExportKind, export};
 use crate::frame_stats::FrameStats;
 use crate::jobs::{Job, Jobs, Message, Pick};
+use crate::panels::Action;
 use crate::panels::architecture::ArchitecturePanel;
 use crate::panels::controls::{Sample, bundled_samples, controls_ui};
 use crate::panels::crop::{CropStatus, crop_ui};
 use crate::panels::parts::PartsPanel;
-use crate::panels::program::{HoveredLine, program_ui};
 use crate::panels::plots::plots_ui;
-use crate::panels::Action;
+use crate::panels::program::{HoveredLine, program_ui};
 use crate::run_view::{RunState, RunView};
 use crate::script::Script;
 use crate::settings::{CropMode, Settings};
 use crate::viewport::Viewport;
-use crate::viewport::scene::{SceneMeshes, SceneView};
+use crate::viewport::{SceneMeshes, SceneView};
 
 /// The right panel's tabs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -161,7 +161,8 @@ impl StudioApp {
     pub fn ui_root(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
         self.jobs.set_context(&ctx);
-        self.frames.tick(Instant::now(), self.run.state == RunState::Running);
+        self.frames
+            .tick(Instant::now(), self.run.state == RunState::Running);
         self.drain(&ctx);
         let mut actions = Vec::new();
         self.script_step(&ctx, &mut actions);
@@ -362,7 +363,10 @@ impl StudioApp {
             Action::Export(ExportKind::Screenshot) => {
                 // Capture the window as it is now, before a dialog covers it.
                 self.request_screenshot(ctx, None);
-                self.pick(Pick::Export(ExportKind::Screenshot), Some(ExportKind::Screenshot));
+                self.pick(
+                    Pick::Export(ExportKind::Screenshot),
+                    Some(ExportKind::Screenshot),
+                );
             }
             Action::Export(kind) => self.pick(Pick::Export(kind), Some(kind)),
             Action::LinesChanged => self.request_geometry(),
@@ -472,9 +476,15 @@ impl StudioApp {
                 out.send(Message::Device(chosen.description.clone()));
                 let device = chosen.device.autodiff();
                 let mut sink = |event| out.send(Message::Train(event));
-                let result = synthesize(&target, &config, &device, &mut sink, &control)
-                    .map(Box::new)
-                    .map_err(|err| format!("{err:#}"));
+                let mut run = move || synthesize(&target, &config, &device, &mut sink, &control);
+                // One core stays with the UI (and the GL rasterizer, in software on
+                // machines without a GPU), so the window keeps its frame rate.
+                let result = match training_pool() {
+                    Some(pool) => pool.install(run),
+                    None => run(),
+                }
+                .map(Box::new)
+                .map_err(|err| format!("{err:#}"));
                 out.send(Message::SynthesisEnded(result));
             },
             |err| Message::SynthesisEnded(Err(err)),
@@ -552,7 +562,11 @@ impl StudioApp {
     }
 
     fn pick(&self, purpose: Pick, export: Option<ExportKind>) {
-        let shape = self.shape.as_ref().map_or("roap", |s| s.name.as_str()).to_owned();
+        let shape = self
+            .shape
+            .as_ref()
+            .map_or("roap", |s| s.name.as_str())
+            .to_owned();
         self.jobs.spawn(
             "file dialog",
             move |out| {
@@ -670,7 +684,7 @@ impl StudioApp {
             ui.menu_button("View", |ui| {
                 let view = &mut self.settings.view;
                 ui.label("Input");
-                use crate::viewport::scene::InputStyle;
+                use crate::viewport::InputStyle;
                 ui.radio_value(&mut view.input_style, InputStyle::Voxels, "Voxels");
                 ui.radio_value(&mut view.input_style, InputStyle::Surface, "Surface");
                 ui.radio_value(&mut view.input_style, InputStyle::Hidden, "Hidden");
@@ -776,10 +790,13 @@ impl StudioApp {
             let input = self
                 .input_image
                 .get_or_insert_with(|| {
-                    ui.ctx().load_texture("input", image.clone(), TextureOptions::NEAREST)
+                    ui.ctx()
+                        .load_texture("input", image.clone(), TextureOptions::NEAREST)
                 })
                 .clone();
-            let side = (ui.available_width() / 2.0 - 16.0).min(ui.available_height() - 40.0).max(64.0);
+            let side = (ui.available_width() / 2.0 - 16.0)
+                .min(ui.available_height() - 40.0)
+                .max(64.0);
             ui.horizontal(|ui| {
                 ui.vertical(|ui| {
                     ui.label("Input");
@@ -797,7 +814,9 @@ impl StudioApp {
         let view = SceneView {
             input_style: self.settings.view.input_style,
             show_reconstruction: self.settings.view.show_reconstruction,
-            show_parts: self.settings.view.show_parts || self.hovered_line.is_some() || self.hovered_part.is_some(),
+            show_parts: self.settings.view.show_parts
+                || self.hovered_line.is_some()
+                || self.hovered_part.is_some(),
             show_completion: self.settings.view.show_completion,
             side_by_side: self.settings.view.side_by_side,
             highlighted_parts: self.highlighted_parts(),
@@ -811,7 +830,8 @@ impl StudioApp {
             // Ctrl+drag moves the crop plane instead of orbiting.
             self.viewport.camera = camera;
             let delta = response.drag_delta().y;
-            self.settings.crop.offset = (self.settings.crop.offset - delta * 0.003).clamp(-0.5, 0.5);
+            self.settings.crop.offset =
+                (self.settings.crop.offset - delta * 0.003).clamp(-0.5, 0.5);
         }
         let _ = actions;
         self.camera_persist();
@@ -843,6 +863,16 @@ impl StudioApp {
     }
 }
 
+/// A thread pool with one core fewer than the machine (at least one thread).
+fn training_pool() -> Option<rayon::ThreadPool> {
+    let cores = std::thread::available_parallelism().map_or(2, usize::from);
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(cores.saturating_sub(1).max(1))
+        .thread_name(|i| format!("training-{i}"))
+        .build()
+        .ok()
+}
+
 /// The device for `preference`, chosen once and reused.
 fn chosen_device(
     cache: &std::sync::Mutex<Option<(DeviceChoice, ChosenDevice)>>,
@@ -862,7 +892,11 @@ fn chosen_device(
 }
 
 impl eframe::App for StudioApp {
-    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+    fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
+        if let Some(seconds) = frame.info().cpu_usage {
+            self.frames
+                .record_work(seconds * 1000.0, self.run.state == RunState::Running);
+        }
         self.ui_root(ui);
     }
 

@@ -9,13 +9,12 @@ use rayon::prelude::*;
 use roap_engine::data::{Crop, PixelGrid, TriangleMesh, VoxelGrid};
 use roap_engine::export::{ColoredPart, isosurface_of_fn, isosurface_of_grid};
 use roap_engine::graphics::meshes::{PART_COLORS, PartKey, part_meshes, program_surface};
-use roap_engine::graphics::{
-    GraphicsProgram, OpenOptions, Reconstruction, Target,
-};
+use roap_engine::graphics::{GraphicsProgram, OpenOptions, Reconstruction, Target};
 
 use roap_engine::graphics::amortized::{CompleteOptions, checkpoint, complete};
 
 use crate::thumbnails::{render_mesh, render_occupancy_2d};
+use crate::viewport::surface_voxel_centres;
 
 /// A shape read from a file, with what the viewport needs to show it.
 pub struct LoadedShape {
@@ -48,7 +47,7 @@ pub fn shape_of_target(name: String, target: Target) -> LoadedShape {
             LoadedShape {
                 name,
                 surface: Some(surface),
-                surface_voxels: surface_voxels(grid),
+                surface_voxels: surface_voxel_centres(grid),
                 voxel_size: 1.0 / grid.resolution().max(1) as f32,
                 image: None,
                 target,
@@ -63,33 +62,6 @@ pub fn shape_of_target(name: String, target: Target) -> LoadedShape {
             target,
         },
     }
-}
-
-/// Occupied voxels with at least one empty (or outside) face neighbour: all a viewer sees.
-pub fn surface_voxels(grid: &VoxelGrid) -> Vec<[f32; 3]> {
-    let r = grid.resolution();
-    let filled = |x: isize, y: isize, z: isize| {
-        let inside = |c: isize| (0..r as isize).contains(&c);
-        inside(x) && inside(y) && inside(z) && grid.get([x as usize, y as usize, z as usize])
-    };
-    let mut centres = Vec::new();
-    for x in 0..r {
-        for y in 0..r {
-            for z in 0..r {
-                if !grid.get([x, y, z]) {
-                    continue;
-                }
-                let (xi, yi, zi) = (x as isize, y as isize, z as isize);
-                let exposed = [(1, 0, 0), (-1, 0, 0), (0, 1, 0), (0, -1, 0), (0, 0, 1), (0, 0, -1)]
-                    .iter()
-                    .any(|(dx, dy, dz)| !filled(xi + dx, yi + dy, zi + dz));
-                if exposed {
-                    centres.push(grid.normalized_centre([x, y, z]));
-                }
-            }
-        }
-    }
-    centres
 }
 
 /// A binary image as pixels: `ink` where set, white elsewhere.
@@ -150,7 +122,9 @@ pub fn program_geometry(
             let (points, _) = target.query_points(pixels.width.max(pixels.height));
             let occupancy = shown.occupancies(&points);
             let image = match target.rasterise(pixels.width.max(pixels.height), &occupancy) {
-                Reconstruction::Pixels(p) => Some(image_of_pixels(&p, Color32::from_rgb(40, 90, 160))),
+                Reconstruction::Pixels(p) => {
+                    Some(image_of_pixels(&p, Color32::from_rgb(40, 90, 160)))
+                }
                 Reconstruction::Voxels(_) => None,
             };
             (None, image)
@@ -178,7 +152,13 @@ fn gallery(program: &GraphicsProgram, meshes: &[(PartKey, ColoredPart)]) -> Vec<
         let live = component.program.live();
         for i in 0..component.parts.len() {
             let used = component.enabled && live.get(i).copied().unwrap_or(false);
-            entries.push((PartKey { component: c, part: i }, used));
+            entries.push((
+                PartKey {
+                    component: c,
+                    part: i,
+                },
+                used,
+            ));
         }
     }
     // Stable: live parts first, each group in program order.
@@ -229,7 +209,11 @@ pub fn parts_under(program: &roap_engine::dsl::Program, line: usize) -> Vec<usiz
         if id < inputs {
             parts.push(id);
         } else if let Some(l) = program.lines().get(id - inputs) {
-            let arity = program.ops().ops.get(l.op).map_or(2, |o| o.semantics.arity());
+            let arity = program
+                .ops()
+                .ops
+                .get(l.op)
+                .map_or(2, |o| o.semantics.arity());
             stack.push(l.left);
             if arity == 2 {
                 stack.push(l.right);
@@ -254,7 +238,8 @@ pub struct CompletionResult {
 /// Where the bundled checkpoint is: beside the executable's workspace when run from a
 /// checkout, else `assets/` under the current folder.
 pub fn default_checkpoint() -> PathBuf {
-    let from_source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/checkpoints/procedural");
+    let from_source =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/checkpoints/procedural");
     if from_source.join("config.json").exists() {
         return from_source;
     }
@@ -291,24 +276,6 @@ pub fn complete_with_checkpoint(
         program: completion.program,
         chamfer_vs_full,
         seconds: started.elapsed().as_secs_f64(),
-        method: format!(
-            "pretrained policy ({} candidates)",
-            completion.candidates
-        ),
+        method: format!("pretrained policy ({} candidates)", completion.candidates),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_cube_shows_only_its_shell() {
-        let grid = VoxelGrid::from_fn(8, |[x, y, z]| x.abs() < 0.3 && y.abs() < 0.3 && z.abs() < 0.3);
-        let inside = grid.count();
-        let shell = surface_voxels(&grid);
-        assert!(inside > shell.len() && !shell.is_empty());
-        // A solid 4³ block: 64 voxels, of which the 2³ core is hidden.
-        assert_eq!((inside, shell.len()), (64, 56));
-    }
 }

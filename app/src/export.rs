@@ -87,8 +87,12 @@ fn encode(kind: ExportKind, path: &Path, data: &ExportData) -> Result<Vec<u8>, S
         mesh
     };
     let format = || {
-        MeshFormat::from_path(path)
-            .ok_or_else(|| format!("unknown mesh extension (use .obj, .stl or .ply): {}", path.display()))
+        MeshFormat::from_path(path).ok_or_else(|| {
+            format!(
+                "unknown mesh extension (use .obj, .stl or .ply): {}",
+                path.display()
+            )
+        })
     };
     let mut bytes = Vec::new();
     match kind {
@@ -121,7 +125,10 @@ fn encode(kind: ExportKind, path: &Path, data: &ExportData) -> Result<Vec<u8>, S
             write_parts(&mut bytes, &parts, format()?).map_err(|err| err.to_string())?;
         }
         ExportKind::Screenshot => {
-            let image = data.screenshot.as_ref().ok_or_else(|| nothing("screenshot"))?;
+            let image = data
+                .screenshot
+                .as_ref()
+                .ok_or_else(|| nothing("screenshot"))?;
             bytes = png_of(image)?;
         }
     }
@@ -135,7 +142,10 @@ pub fn png_of(image: &egui::ColorImage) -> Result<Vec<u8>, String> {
         .ok_or_else(|| "screenshot has the wrong number of pixels".to_owned())?;
     let mut bytes = Vec::new();
     buffer
-        .write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)
+        .write_to(
+            &mut std::io::Cursor::new(&mut bytes),
+            image::ImageFormat::Png,
+        )
         .map_err(|err| err.to_string())?;
     Ok(bytes)
 }

@@ -13,6 +13,12 @@ pub struct FrameStats {
     recent: std::collections::VecDeque<f32>,
     /// Intervals (ms) of frames drawn while a synthesis was running.
     pub during_training_ms: Vec<f32>,
+    /// Intervals (ms) of the other frames (a scripted run repaints continuously).
+    pub idle_ms: Vec<f32>,
+    /// eframe's time spent on each frame (UI code + painting, without waiting), split the
+    /// same way.
+    pub work_training_ms: Vec<f32>,
+    pub work_idle_ms: Vec<f32>,
     /// Where to write the report on exit.
     pub report_path: Option<PathBuf>,
 }
@@ -39,9 +45,20 @@ impl FrameStats {
             }
             if training {
                 self.during_training_ms.push(ms);
+            } else {
+                self.idle_ms.push(ms);
             }
         }
         self.last = Some(now);
+    }
+
+    /// Records eframe's own measure of the previous frame's work.
+    pub fn record_work(&mut self, ms: f32, training: bool) {
+        if training {
+            self.work_training_ms.push(ms);
+        } else {
+            self.work_idle_ms.push(ms);
+        }
     }
 
     pub fn recent_fps(&self) -> Option<f32> {
@@ -49,8 +66,14 @@ impl FrameStats {
         (self.recent.len() >= 10 && total > 0.0).then(|| self.recent.len() as f32 * 1000.0 / total)
     }
 
-    pub fn report(&self) -> Option<FrameReport> {
-        summarize(&self.during_training_ms)
+    /// Frames while training, and the others.
+    pub fn report(&self) -> serde_json::Value {
+        serde_json::json!({
+            "while_training": summarize(&self.during_training_ms),
+            "idle": summarize(&self.idle_ms),
+            "work_while_training": summarize(&self.work_training_ms),
+            "work_idle": summarize(&self.work_idle_ms),
+        })
     }
 
     /// Writes the report where `--frame-times` asked, logging the outcome.

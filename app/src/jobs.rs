@@ -33,7 +33,10 @@ pub enum Message {
     Exported(Result<String, String>),
     Screenshot(Arc<egui::ColorImage>),
     /// A job panicked (a bug): its error, and which job so its busy flag clears.
-    Failed { job: Job, error: String },
+    Failed {
+        job: Job,
+        error: String,
+    },
 }
 
 /// Kinds of job whose failure the UI must know about.

@@ -95,6 +95,8 @@ fn main() -> eframe::Result {
     let options = eframe::NativeOptions {
         renderer: eframe::Renderer::Glow,
         depth_buffer: 24,
+        // A scripted run gets the size it asks for, not the user's last window.
+        persist_window: !script.active(),
         viewport: egui::ViewportBuilder::default()
             .with_title("roap studio")
             .with_inner_size([width, height])
@@ -123,7 +125,14 @@ fn main() -> eframe::Result {
             app.script = script;
             if !scripted && app.shape.is_none() {
                 // Open on a bundled sample, so the first thing a user sees is a shape.
-                if let Some(path) = app.settings.recent_files.first().cloned().filter(|p| p.exists()).or_else(roap_app::panels::controls::first_sample) {
+                if let Some(path) = app
+                    .settings
+                    .recent_files
+                    .first()
+                    .cloned()
+                    .filter(|p| p.exists())
+                    .or_else(roap_app::panels::controls::first_sample)
+                {
                     app.open(path);
                 }
             }

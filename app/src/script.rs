@@ -80,7 +80,12 @@ impl StudioApp {
                 }
                 Stage::Working
             }
-            Stage::Working if self.busy() || self.run.state == RunState::Idle && script.synthesize && self.errors.is_empty() => {
+            Stage::Working
+                if self.busy()
+                    || self.run.state == RunState::Idle
+                        && script.synthesize
+                        && self.errors.is_empty() =>
+            {
                 Stage::Working
             }
             Stage::Working => Stage::Settling(20),

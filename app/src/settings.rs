@@ -9,8 +9,7 @@ use roap_engine::graphics::SynthConfig;
 use roap_engine::train::TemperatureSchedule;
 use serde::{Deserialize, Serialize};
 
-use crate::viewport::camera::OrbitCamera;
-use crate::viewport::scene::{ClipRegion, InputStyle, SceneView};
+use crate::viewport::{ClipRegion, InputStyle, OrbitCamera, SceneView};
 
 /// Everything persisted. Unknown or missing fields fall back to defaults, so settings of an
 /// older version never stop the app from starting.
@@ -264,8 +263,10 @@ mod tests {
         };
         // A point of the normalized frame is removed by both or by neither.
         for q in [[0.3f32, 0.1, 0.2], [-0.2, 0.0, 0.1], [0.1, 0.05, 0.0]] {
-            let removed_engine = normal.iter().zip(q).map(|(n, c)| n * 2.0 * c).sum::<f32>() > offset;
-            let removed_view = clip_normal.iter().zip(q).map(|(n, c)| n * c).sum::<f32>() > clip_offset;
+            let removed_engine =
+                normal.iter().zip(q).map(|(n, c)| n * 2.0 * c).sum::<f32>() > offset;
+            let removed_view =
+                clip_normal.iter().zip(q).map(|(n, c)| n * c).sum::<f32>() > clip_offset;
             assert_eq!(removed_engine, removed_view, "{q:?}");
         }
     }

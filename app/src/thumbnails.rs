@@ -25,7 +25,10 @@ pub fn render_mesh(mesh: &TriangleMesh, color: [f32; 3], size: usize) -> ColorIm
         .iter()
         .map(|&[x, y, z]| {
             let (x1, z1) = (cos_yaw * x - sin_yaw * z, sin_yaw * x + cos_yaw * z);
-            let (y2, z2) = (cos_pitch * y - sin_pitch * z1, sin_pitch * y + cos_pitch * z1);
+            let (y2, z2) = (
+                cos_pitch * y - sin_pitch * z1,
+                sin_pitch * y + cos_pitch * z1,
+            );
             [x1, y2, z2]
         })
         .collect();
@@ -51,9 +54,11 @@ pub fn render_mesh(mesh: &TriangleMesh, color: [f32; 3], size: usize) -> ColorIm
     let mut depth = vec![f32::MIN; size * size];
     for triangle in &mesh.triangles {
         let corner = |i: u32| view.get(i as usize).copied();
-        let (Some(a), Some(b), Some(c)) =
-            (corner(triangle[0]), corner(triangle[1]), corner(triangle[2]))
-        else {
+        let (Some(a), Some(b), Some(c)) = (
+            corner(triangle[0]),
+            corner(triangle[1]),
+            corner(triangle[2]),
+        ) else {
             continue;
         };
         let normal = cross(sub(b, a), sub(c, a));
@@ -113,12 +118,22 @@ fn fill_triangle(
         return;
     }
     let clamp = |v: f32| (v.max(0.0) as usize).min(size - 1);
-    let (x0, x1) = (clamp(a[0].min(b[0]).min(c[0])), clamp(a[0].max(b[0]).max(c[0]).ceil()));
-    let (y0, y1) = (clamp(a[1].min(b[1]).min(c[1])), clamp(a[1].max(b[1]).max(c[1]).ceil()));
+    let (x0, x1) = (
+        clamp(a[0].min(b[0]).min(c[0])),
+        clamp(a[0].max(b[0]).max(c[0]).ceil()),
+    );
+    let (y0, y1) = (
+        clamp(a[1].min(b[1]).min(c[1])),
+        clamp(a[1].max(b[1]).max(c[1]).ceil()),
+    );
     for y in y0..=y1 {
         for x in x0..=x1 {
             let p = [x as f32 + 0.5, y as f32 + 0.5, 0.0];
-            let (w0, w1, w2) = (edge(b, c, p) / area, edge(c, a, p) / area, edge(a, b, p) / area);
+            let (w0, w1, w2) = (
+                edge(b, c, p) / area,
+                edge(c, a, p) / area,
+                edge(a, b, p) / area,
+            );
             if w0 < 0.0 || w1 < 0.0 || w2 < 0.0 {
                 continue;
             }
@@ -164,7 +179,11 @@ mod tests {
     #[test]
     fn a_sphere_fills_the_middle_and_leaves_the_corners_empty() {
         let sphere = isosurface_of_fn(24, |[x, y, z]| {
-            if x * x + y * y + z * z < 0.16 { 1.0 } else { 0.0 }
+            if x * x + y * y + z * z < 0.16 {
+                1.0
+            } else {
+                0.0
+            }
         });
         let image = render_mesh(&sphere, [1.0, 0.5, 0.2], 32);
         let at = |x: usize, y: usize| image.pixels[y * 32 + x];

@@ -128,7 +128,10 @@ impl ArchitecturePanel {
         if matrix == Matrix::Op {
             ui.horizontal(|ui| {
                 for name in &snapshot.op_names {
-                    ui.add_sized([cell_width, 12.0], egui::Label::new(egui::RichText::new(name).small()));
+                    ui.add_sized(
+                        [cell_width, 12.0],
+                        egui::Label::new(egui::RichText::new(name).small()),
+                    );
                 }
             });
         }
@@ -176,7 +179,11 @@ pub fn colormap(value: f32) -> Color32 {
         [0.369, 0.789, 0.383],
         [0.993, 0.906, 0.144],
     ];
-    let v = if value.is_finite() { value.clamp(0.0, 1.0) } else { 0.0 };
+    let v = if value.is_finite() {
+        value.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     let scaled = v * (STOPS.len() - 1) as f32;
     let i = (scaled as usize).min(STOPS.len() - 2);
     let t = scaled - i as f32;
@@ -191,7 +198,8 @@ mod tests {
 
     #[test]
     fn colormap_is_monotone_in_brightness_and_safe_on_nan() {
-        let luma = |c: Color32| 0.3 * f32::from(c.r()) + 0.59 * f32::from(c.g()) + 0.11 * f32::from(c.b());
+        let luma =
+            |c: Color32| 0.3 * f32::from(c.r()) + 0.59 * f32::from(c.g()) + 0.11 * f32::from(c.b());
         let values: Vec<f32> = (0..=20).map(|i| luma(colormap(i as f32 / 20.0))).collect();
         assert!(values.windows(2).all(|w| w[1] >= w[0]), "{values:?}");
         assert_eq!(colormap(f32::NAN), colormap(0.0));

@@ -88,8 +88,10 @@ pub fn controls_ui(
     let active = run.state.is_active();
     ui.horizontal(|ui| {
         let synthesize = ui
-            .add_enabled(shape_loaded && !active, egui::Button::new("▶ Synthesize"))
-            .on_hover_text("Fit an overparametrized soft program to the shape (cropped, if a crop is set)")
+            .add_enabled(shape_loaded && !active, egui::Button::new("Synthesize"))
+            .on_hover_text(
+                "Fit an overparametrized soft program to the shape (cropped, if a crop is set)",
+            )
             .on_disabled_hover_text(if active {
                 "A synthesis is running"
             } else {
@@ -100,19 +102,19 @@ pub fn controls_ui(
         }
         match run.state {
             RunState::Running => {
-                if ui.button("⏸ Pause").clicked() {
+                if ui.button("Pause").clicked() {
                     actions.push(Action::Pause);
                 }
             }
             RunState::Paused => {
-                if ui.button("⏵ Resume").clicked() {
+                if ui.button("Resume").clicked() {
                     actions.push(Action::Resume);
                 }
             }
             _ => {}
         }
         if ui
-            .add_enabled(active, egui::Button::new("⏹ Stop"))
+            .add_enabled(active, egui::Button::new("Stop"))
             .on_hover_text("Stop now and keep the best program found so far")
             .clicked()
         {
@@ -136,7 +138,9 @@ pub fn controls_ui(
     ui.add_enabled_ui(!active, |ui| {
         egui::CollapsingHeader::new("Settings")
             .default_open(true)
-            .show(ui, |ui| settings_ui(ui, &mut settings.synthesis, &mut settings.device));
+            .show(ui, |ui| {
+                settings_ui(ui, &mut settings.synthesis, &mut settings.device)
+            });
     });
 }
 
@@ -163,7 +167,7 @@ fn settings_ui(ui: &mut egui::Ui, s: &mut SynthesisSettings, device: &mut Device
             row(ui, "Temperature", "Gumbel-softmax temperature at the first and at the last step, geometric in between: high explores, low commits.", |ui| {
                 ui.horizontal(|ui| {
                     ui.add(egui::DragValue::new(&mut s.temperature_start).range(0.01..=10.0).speed(0.01));
-                    ui.label("→");
+                    ui.label("to");
                     ui.add(egui::DragValue::new(&mut s.temperature_end).range(0.001..=10.0).speed(0.001));
                 })
                 .response

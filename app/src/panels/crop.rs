@@ -49,7 +49,9 @@ pub fn crop_ui(
         }
         CropMode::HalfPlane => {
             ui.add(egui::Slider::new(&mut crop.azimuth_degrees, -180.0..=180.0).text("azimuth °"));
-            ui.add(egui::Slider::new(&mut crop.elevation_degrees, -90.0..=90.0).text("elevation °"));
+            ui.add(
+                egui::Slider::new(&mut crop.elevation_degrees, -90.0..=90.0).text("elevation °"),
+            );
             ui.add(egui::Slider::new(&mut crop.offset, -0.5..=0.5).text("offset"))
                 .on_hover_text("Or Ctrl+drag up/down in the viewport");
         }

@@ -11,6 +11,8 @@ use three_d::{
     RenderTarget, ScissorBox, Vec3, radians, rotation_matrix_from_dir_to_dir,
 };
 
+use super::offscreen::Offscreen;
+
 use super::camera::{OrbitCamera, field_of_view_y_for_aspect};
 use super::material::{ClipSide, ShapeMaterial};
 use super::scene::{
@@ -86,6 +88,26 @@ struct Renderer {
     scene: Option<GpuScene>,
     /// The crop plane's polygon and the half-space it was cut for.
     crop_plane: Option<(ClipRegion, Option<Mesh>)>,
+    /// The last rendered image: most frames (a training run repaints for its curves) show
+    /// an unchanged scene, and on a software rasterizer drawing it again costs ~10× more
+    /// than copying it.
+    cached: Option<CachedFrame>,
+}
+
+/// What a rendered image depends on.
+#[derive(Clone, PartialEq)]
+struct FrameKey {
+    revision: u64,
+    view: SceneView,
+    camera: OrbitCamera,
+    dark_mode: bool,
+    width: u32,
+    height: u32,
+}
+
+struct CachedFrame {
+    key: FrameKey,
+    image: Offscreen,
 }
 
 impl Renderer {
@@ -110,6 +132,7 @@ impl Renderer {
             ground_grid,
             scene: None,
             crop_plane: None,
+            cached: None,
         }
     }
 
@@ -140,31 +163,74 @@ impl Renderer {
             width: u32::try_from(clip_px.width_px).unwrap_or(0),
             height: u32::try_from(clip_px.height_px).unwrap_or(0),
         };
-        let [screen_width, screen_height] = info.screen_size_px;
-        let screen = RenderTarget::screen(&context, screen_width, screen_height);
-        // Clear only our rect's depth; egui painted the background and draws around us.
         let visible = clip.intersection(whole);
         if visible.width == 0 || visible.height == 0 {
             return;
         }
-        screen.clear_partially(visible, ClearState::depth(1.0));
-
-        if frame.view.side_by_side {
-            let left_width = whole.width / 2;
-            let left = three_d::Viewport {
-                width: left_width,
-                ..whole
-            };
-            let right = three_d::Viewport {
-                x: whole.x + i32::try_from(left_width).unwrap_or(0),
-                width: whole.width - left_width,
-                ..whole
-            };
-            self.draw(&screen, frame, left, clip, Layers::Input);
-            self.draw(&screen, frame, right, clip, Layers::Program);
-        } else {
-            self.draw(&screen, frame, whole, clip, Layers::Both);
+        let key = FrameKey {
+            revision: frame.meshes.revision,
+            view: frame.view.clone(),
+            camera: frame.camera.clone(),
+            dark_mode: frame.dark_mode,
+            width: whole.width,
+            height: whole.height,
+        };
+        if self.cached.as_ref().is_none_or(|c| c.key != key) {
+            self.render_offscreen(&context, frame, key);
         }
+        if let Some(cached) = &self.cached {
+            // A framebuffer blit: a plain copy, where drawing a textured quad costs a
+            // software rasterizer ~15 ms per frame.
+            cached.image.blit_to_current(&self.gl, whole, visible);
+        }
+    }
+
+    /// Draws the scene into an image of the viewport's size, reusing the framebuffer when
+    /// the size is unchanged.
+    fn render_offscreen(&mut self, context: &Context, frame: &FrameSetup, key: FrameKey) {
+        let (width, height) = (key.width, key.height);
+        let image = match self.cached.take() {
+            Some(c) if c.key.width == width && c.key.height == height => c.image,
+            _ => match Offscreen::new(&self.gl, width, height) {
+                Ok(image) => image,
+                Err(err) => {
+                    tracing::error!("the 3D viewport cannot allocate its image: {err}");
+                    return;
+                }
+            },
+        };
+        image.draw_into(|| {
+            let target =
+                RenderTarget::from_framebuffer(context, width, height, image.framebuffer());
+            let [r, g, b] = background_color(frame.dark_mode);
+            target.clear(ClearState::color_and_depth(r, g, b, 1.0, 1.0));
+            let whole = three_d::Viewport {
+                x: 0,
+                y: 0,
+                width,
+                height,
+            };
+            let clip = ScissorBox::from(whole);
+            if frame.view.side_by_side {
+                let left_width = width / 2;
+                let left = three_d::Viewport {
+                    width: left_width,
+                    ..whole
+                };
+                let right = three_d::Viewport {
+                    x: i32::try_from(left_width).unwrap_or(0),
+                    width: width - left_width,
+                    ..whole
+                };
+                self.draw(&target, frame, left, clip, Layers::Input);
+                self.draw(&target, frame, right, clip, Layers::Program);
+            } else {
+                self.draw(&target, frame, whole, clip, Layers::Both);
+            }
+            // The framebuffer belongs to `image`: take it back so the target does not delete it.
+            let _ = target.into_framebuffer();
+        });
+        self.cached = Some(CachedFrame { key, image });
     }
 
     fn update_crop_plane(&mut self, context: &Context, crop: Option<ClipRegion>) {
@@ -387,6 +453,15 @@ impl GpuScene {
         self.reconstruction.is_some()
             || self.completion.is_some()
             || self.parts.iter().any(|(mesh, _)| mesh.is_some())
+    }
+}
+
+/// The scene's background, a little lighter than egui's panels in both themes.
+pub fn background_color(dark_mode: bool) -> [f32; 3] {
+    if dark_mode {
+        [0.19, 0.2, 0.23]
+    } else {
+        [0.93, 0.94, 0.96]
     }
 }
 

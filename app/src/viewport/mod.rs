@@ -10,6 +10,7 @@
 mod camera;
 mod gpu;
 mod material;
+mod offscreen;
 mod scene;
 
 use std::sync::Arc;
@@ -18,8 +19,8 @@ use eframe::egui_glow;
 
 pub use camera::{FIELD_OF_VIEW_Y, OrbitCamera, field_of_view_y_for_aspect};
 pub use scene::{
-    ClipRegion, InputStyle, SceneMeshes, SceneView, cpu_mesh_of, normalized_isosurface,
-    plane_in_unit_cube, surface_voxel_centres,
+    ClipRegion, InputStyle, SceneMeshes, SceneView, cpu_mesh_of, plane_in_unit_cube,
+    surface_voxel_centres,
 };
 
 /// An interactive view of the scene, orbiting around the unit cube.
@@ -51,7 +52,6 @@ impl Viewport {
 
         let painter = ui.painter_at(rect);
         let dark_mode = ui.visuals().dark_mode;
-        painter.add(background_gradient(rect, dark_mode));
 
         let frame = gpu::FrameSetup {
             camera: self.camera.clone(),
@@ -115,27 +115,4 @@ impl Viewport {
             }
         }
     }
-}
-
-/// A soft vertical gradient behind the scene, lighter than the panels in both themes.
-fn background_gradient(rect: egui::Rect, dark_mode: bool) -> egui::Shape {
-    let (top, bottom) = if dark_mode {
-        (
-            egui::Color32::from_rgb(58, 62, 70),
-            egui::Color32::from_rgb(34, 36, 41),
-        )
-    } else {
-        (
-            egui::Color32::from_rgb(250, 251, 253),
-            egui::Color32::from_rgb(214, 219, 226),
-        )
-    };
-    let mut mesh = egui::Mesh::default();
-    mesh.colored_vertex(rect.left_top(), top);
-    mesh.colored_vertex(rect.right_top(), top);
-    mesh.colored_vertex(rect.left_bottom(), bottom);
-    mesh.colored_vertex(rect.right_bottom(), bottom);
-    mesh.add_triangle(0, 1, 2);
-    mesh.add_triangle(1, 3, 2);
-    egui::Shape::mesh(mesh)
 }

@@ -5,7 +5,7 @@
 //! changes; [`SceneView`] is cheap and read every frame.
 
 use roap_engine::data::{TriangleMesh, VoxelGrid};
-use roap_engine::export::{ColoredPart, isosurface_of_grid};
+use roap_engine::export::ColoredPart;
 use serde::{Deserialize, Serialize};
 use three_d::{CpuMesh, Indices, Positions, Vec3};
 
@@ -93,19 +93,6 @@ impl SceneView {
     pub fn shows_program(&self) -> bool {
         self.show_reconstruction || self.show_parts || self.show_completion
     }
-}
-
-/// The isosurface of `grid` in the normalized frame (the engine's
-/// [`isosurface_of_grid`] returns model space).
-pub fn normalized_isosurface(grid: &VoxelGrid) -> TriangleMesh {
-    let mut mesh = isosurface_of_grid(grid);
-    let scale = if grid.scale == 0.0 { 1.0 } else { grid.scale };
-    for vertex in &mut mesh.vertices {
-        for (coordinate, translate) in vertex.iter_mut().zip(grid.translate) {
-            *coordinate = (*coordinate - translate) / scale - 0.5;
-        }
-    }
-    mesh
 }
 
 /// Centres (normalized frame) of the occupied voxels with at least one empty face neighbour:
@@ -216,21 +203,6 @@ mod tests {
 
     fn ball_grid() -> VoxelGrid {
         VoxelGrid::from_fn(16, |p| p.iter().map(|c| c * c).sum::<f32>() < 0.16)
-    }
-
-    #[test]
-    fn normalized_isosurface_stays_in_the_unit_cube_whatever_the_model_frame() {
-        let mut grid = ball_grid();
-        grid.translate = [3.0, -2.0, 10.0];
-        grid.scale = 7.0;
-        let mesh = normalized_isosurface(&grid);
-        assert!(!mesh.triangles.is_empty());
-        for vertex in &mesh.vertices {
-            assert!(vertex.iter().all(|c| c.abs() <= 0.5), "{vertex:?}");
-        }
-        // A centred ball stays centred.
-        let mean_x = mesh.vertices.iter().map(|v| v[0]).sum::<f32>() / mesh.vertices.len() as f32;
-        assert!(mean_x.abs() < 0.02, "{mean_x}");
     }
 
     #[test]
