@@ -195,7 +195,10 @@ impl StudioApp {
         egui::Panel::right("inspector")
             .default_size(440.0)
             .show(ui, |ui| self.inspector_ui(ui, &mut actions));
-        egui::CentralPanel::default().show(ui, |ui| self.central_ui(ui, &mut actions));
+        // No fill: the viewport covers the centre, and every pixel costs on a software GPU.
+        egui::CentralPanel::default()
+            .frame(egui::Frame::NONE)
+            .show(ui, |ui| self.central_ui(ui, &mut actions));
         self.errors_ui(&ctx);
 
         for action in actions {
