@@ -170,8 +170,10 @@ impl StudioApp {
 
         egui::Panel::top("menu").show(ui, |ui| self.menu_ui(ui, &mut actions));
         egui::Panel::bottom("status").show(ui, |ui| self.status_ui(ui));
+        // Bounded sizes: wide content (plots, long program lines) must not eat the viewport.
         egui::Panel::left("controls")
             .default_size(280.0)
+            .size_range(220.0..=380.0)
             .show(ui, |ui| {
                 egui::ScrollArea::vertical().show(ui, |ui| {
                     controls_ui(
@@ -194,6 +196,7 @@ impl StudioApp {
             });
         egui::Panel::right("inspector")
             .default_size(440.0)
+            .size_range(300.0..=640.0)
             .show(ui, |ui| self.inspector_ui(ui, &mut actions));
         // No fill: the viewport covers the centre, and every pixel costs on a software GPU.
         egui::CentralPanel::default()
@@ -753,7 +756,7 @@ impl StudioApp {
 
     /// Indices into the scene's parts to emphasise: those under the hovered line, or the
     /// hovered gallery part.
-    fn highlighted_parts(&self) -> Vec<usize> {
+    pub fn highlighted_parts(&self) -> Vec<usize> {
         let keys: Vec<PartKey> = match (self.hovered_line, self.hovered_part, &self.run.program) {
             (Some((c, line)), _, Some(program)) => program
                 .components
@@ -901,6 +904,10 @@ impl eframe::App for StudioApp {
                 .record_work(seconds * 1000.0, self.run.state == RunState::Running);
         }
         self.ui_root(ui);
+    }
+
+    fn persist_egui_memory(&self) -> bool {
+        self.persist
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {

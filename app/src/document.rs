@@ -175,10 +175,15 @@ fn gallery(program: &GraphicsProgram, meshes: &[(PartKey, ColoredPart)]) -> Vec<
             };
             let sharpness = program.sharpness;
             let image = if part.dim() == 3 {
-                // The part alone, around its own centre, so small parts are visible too.
+                // The part alone, framed to its own extent, so small parts show too.
                 let centre = part.translation.clone();
+                let span = part_extent(&part.linear) * 2.6;
                 let mesh = isosurface_of_fn(GALLERY_RESOLUTION, |[x, y, z]| {
-                    let p = [x + centre[0], y + centre[1], z + centre[2]];
+                    let p = [
+                        centre[0] + x * span,
+                        centre[1] + y * span,
+                        centre[2] + z * span,
+                    ];
                     part.occupancy(&p, sharpness)
                 });
                 render_mesh(&mesh, color, THUMBNAIL_PIXELS)
@@ -193,6 +198,42 @@ fn gallery(program: &GraphicsProgram, meshes: &[(PartKey, ColoredPart)]) -> Vec<
             })
         })
         .collect()
+}
+
+/// Half the largest extent of a 3D part's unit box `|A (p − t)|_∞ ≤ ½` along a world axis:
+/// `½ Σ_j |A⁻¹_ij|`, maximised over `i`. Falls back to ½ when `A` is singular.
+fn part_extent(linear: &[f32]) -> f32 {
+    let Ok(a) = <[f32; 9]>::try_from(linear) else {
+        return 0.5;
+    };
+    let det = a[0] * (a[4] * a[8] - a[5] * a[7]) - a[1] * (a[3] * a[8] - a[5] * a[6])
+        + a[2] * (a[3] * a[7] - a[4] * a[6]);
+    if det.abs() < 1e-9 || !det.is_finite() {
+        return 0.5;
+    }
+    // Rows of the adjugate divided by the determinant are A⁻¹'s rows.
+    let inverse = [
+        [
+            a[4] * a[8] - a[5] * a[7],
+            a[2] * a[7] - a[1] * a[8],
+            a[1] * a[5] - a[2] * a[4],
+        ],
+        [
+            a[5] * a[6] - a[3] * a[8],
+            a[0] * a[8] - a[2] * a[6],
+            a[2] * a[3] - a[0] * a[5],
+        ],
+        [
+            a[3] * a[7] - a[4] * a[6],
+            a[1] * a[6] - a[0] * a[7],
+            a[0] * a[4] - a[1] * a[3],
+        ],
+    ];
+    inverse
+        .iter()
+        .map(|row| 0.5 * row.iter().map(|v| (v / det).abs()).sum::<f32>())
+        .fold(0.0, f32::max)
+        .clamp(1e-3, 10.0)
 }
 
 /// The parts a code line reads, directly or through earlier lines (`line` counts code lines).
@@ -278,4 +319,19 @@ pub fn complete_with_checkpoint(
         seconds: started.elapsed().as_secs_f64(),
         method: format!("pretrained policy ({} candidates)", completion.candidates),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn part_extent_of_a_scaled_and_sheared_frame() {
+        // A = diag(4, 2, 1): the unit box spans ½·(¼, ½, 1) along x, y, z.
+        assert!((part_extent(&[4.0, 0.0, 0.0, 0.0, 2.0, 0.0, 0.0, 0.0, 1.0]) - 0.5).abs() < 1e-6);
+        assert!((part_extent(&[4.0, 0.0, 0.0, 0.0, 4.0, 0.0, 0.0, 0.0, 2.0]) - 0.25).abs() < 1e-6);
+        // Singular or malformed: a safe default.
+        assert_eq!(part_extent(&[0.0; 9]), 0.5);
+        assert_eq!(part_extent(&[1.0; 4]), 0.5);
+    }
 }

@@ -166,9 +166,12 @@ fn settings_ui(ui: &mut egui::Ui, s: &mut SynthesisSettings, device: &mut Device
             });
             row(ui, "Temperature", "Gumbel-softmax temperature at the first and at the last step, geometric in between: high explores, low commits.", |ui| {
                 ui.horizontal(|ui| {
-                    ui.add(egui::DragValue::new(&mut s.temperature_start).range(0.01..=10.0).speed(0.01));
-                    ui.label("to");
-                    ui.add(egui::DragValue::new(&mut s.temperature_end).range(0.001..=10.0).speed(0.001));
+                    let from = ui.label("from");
+                    ui.add(egui::DragValue::new(&mut s.temperature_start).range(0.01..=10.0).speed(0.01))
+                        .labelled_by(from.id);
+                    let to = ui.label("to");
+                    ui.add(egui::DragValue::new(&mut s.temperature_end).range(0.001..=10.0).speed(0.001))
+                        .labelled_by(to.id);
                 })
                 .response
             });

@@ -99,5 +99,11 @@ pub fn crop_ui(
             result.seconds,
             result.method
         ));
+        egui::CollapsingHeader::new("Completion program").show(ui, |ui| {
+            ui.add(
+                egui::Label::new(egui::RichText::new(result.program.to_string()).monospace())
+                    .wrap(),
+            );
+        });
     }
 }

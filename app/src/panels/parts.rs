@@ -39,50 +39,67 @@ impl PartsPanel {
         });
         let mut hovered = None;
         let size = THUMBNAIL_PIXELS as f32;
+        // A grid sized to the panel, so the gallery wraps instead of widening the panel.
+        let cell = size + 20.0;
+        let columns = ((ui.available_width() / cell).floor() as usize).max(1);
+        let shown: Vec<&PartThumbnail> = gallery
+            .iter()
+            .filter(|t| t.live || self.show_unused)
+            .collect();
         egui::ScrollArea::vertical()
             .id_salt("parts_gallery")
             .show(ui, |ui| {
-                ui.horizontal_wrapped(|ui| {
-                    for thumbnail in gallery.iter().filter(|t| t.live || self.show_unused) {
-                        let texture = self
-                            .textures
-                            .entry(thumbnail.key)
-                            .or_insert_with(|| {
-                                ui.ctx().load_texture(
-                                    format!("part_{:?}", thumbnail.key),
-                                    thumbnail.image.clone(),
-                                    TextureOptions::LINEAR,
-                                )
-                            })
-                            .clone();
-                        let frame = if thumbnail.live {
-                            egui::Frame::group(ui.style())
-                        } else {
-                            egui::Frame::group(ui.style()).multiply_with_opacity(0.5)
-                        };
-                        let response = frame
-                            .show(ui, |ui| {
-                                ui.vertical(|ui| {
-                                    ui.image((texture.id(), egui::vec2(size, size)));
-                                    ui.small(format!(
-                                        "c{} p{}",
-                                        thumbnail.key.component, thumbnail.key.part
-                                    ));
-                                });
-                            })
-                            .response
-                            .interact(egui::Sense::hover());
-                        let used = if thumbnail.live { "used" } else { "unused" };
-                        let response = response.on_hover_text(format!(
-                            "component {} part {}: {} ({used})",
-                            thumbnail.key.component, thumbnail.key.part, thumbnail.description
-                        ));
-                        if response.hovered() {
-                            hovered = Some(thumbnail.key);
+                egui::Grid::new("parts_grid")
+                    .spacing([4.0, 4.0])
+                    .show(ui, |ui| {
+                        for (i, thumbnail) in shown.iter().enumerate() {
+                            if self.thumbnail_ui(ui, thumbnail, size) {
+                                hovered = Some(thumbnail.key);
+                            }
+                            if (i + 1) % columns == 0 {
+                                ui.end_row();
+                            }
                         }
-                    }
-                });
+                    });
             });
         hovered
+    }
+
+    /// One framed thumbnail with its name; returns whether it is hovered.
+    fn thumbnail_ui(&mut self, ui: &mut egui::Ui, thumbnail: &PartThumbnail, size: f32) -> bool {
+        let texture = self
+            .textures
+            .entry(thumbnail.key)
+            .or_insert_with(|| {
+                ui.ctx().load_texture(
+                    format!("part_{:?}", thumbnail.key),
+                    thumbnail.image.clone(),
+                    TextureOptions::LINEAR,
+                )
+            })
+            .clone();
+        let mut frame = egui::Frame::group(ui.style());
+        if !thumbnail.live {
+            frame = frame.multiply_with_opacity(0.5);
+        }
+        let response = frame
+            .show(ui, |ui| {
+                ui.vertical(|ui| {
+                    ui.image((texture.id(), egui::vec2(size, size)));
+                    ui.small(format!(
+                        "c{} p{}",
+                        thumbnail.key.component, thumbnail.key.part
+                    ));
+                });
+            })
+            .response
+            .interact(egui::Sense::hover());
+        let used = if thumbnail.live { "used" } else { "unused" };
+        response
+            .on_hover_text(format!(
+                "component {} part {}: {} ({used})",
+                thumbnail.key.component, thumbnail.key.part, thumbnail.description
+            ))
+            .hovered()
     }
 }
