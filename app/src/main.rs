@@ -88,6 +88,9 @@ fn main() -> eframe::Result {
         }),
         ..Script::default()
     };
+    let script_state = script
+        .active()
+        .then(|| std::env::temp_dir().join(format!("roap_studio_script_{}", std::process::id())));
     let [width, height] = [
         args.size.first().copied().unwrap_or(1440.0),
         args.size.get(1).copied().unwrap_or(900.0),
@@ -95,8 +98,10 @@ fn main() -> eframe::Result {
     let options = eframe::NativeOptions {
         renderer: eframe::Renderer::Glow,
         depth_buffer: 24,
-        // A scripted run gets the size it asks for, not the user's last window.
+        // A scripted run gets the size it asks for and leaves the user's window, panels and
+        // settings alone: it keeps its state in a file of its own.
         persist_window: !script.active(),
+        persistence_path: script_state.clone(),
         viewport: egui::ViewportBuilder::default()
             .with_title("roap studio")
             .with_inner_size([width, height])
@@ -139,6 +144,10 @@ fn main() -> eframe::Result {
             Ok(Box::new(app))
         }),
     );
+    if let Some(path) = &script_state {
+        // Best effort: a leftover folder in the temp folder harms nothing.
+        let _ = std::fs::remove_dir_all(path);
+    }
     if failed.load(Ordering::SeqCst) {
         std::process::exit(1);
     }

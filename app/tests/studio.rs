@@ -1,6 +1,8 @@
 //! The studio's panels, driven the way a user drives them (accesskit queries, clicks), fed
 //! with fixture events or with a real (small) synthesis on the CPU backend.
 
+#![allow(clippy::unwrap_used)] // Test helpers may panic on broken invariants.
+
 use std::time::{Duration, Instant};
 
 use egui::accesskit::Role;

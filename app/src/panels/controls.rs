@@ -101,16 +101,8 @@ pub fn controls_ui(
             actions.push(Action::Synthesize);
         }
         match run.state {
-            RunState::Running => {
-                if ui.button("Pause").clicked() {
-                    actions.push(Action::Pause);
-                }
-            }
-            RunState::Paused => {
-                if ui.button("Resume").clicked() {
-                    actions.push(Action::Resume);
-                }
-            }
+            RunState::Running if ui.button("Pause").clicked() => actions.push(Action::Pause),
+            RunState::Paused if ui.button("Resume").clicked() => actions.push(Action::Resume),
             _ => {}
         }
         if ui
@@ -139,7 +131,7 @@ pub fn controls_ui(
         egui::CollapsingHeader::new("Settings")
             .default_open(true)
             .show(ui, |ui| {
-                settings_ui(ui, &mut settings.synthesis, &mut settings.device)
+                settings_ui(ui, &mut settings.synthesis, &mut settings.device);
             });
     });
 }
