@@ -385,3 +385,46 @@ fn settings_survive_a_restart() {
     let back: Settings = serde_json::from_str(&text).unwrap();
     assert_eq!(back, settings);
 }
+
+#[test]
+fn pause_holds_the_run_and_stop_keeps_what_it_found() {
+    let mut settings = Settings::default();
+    settings.synthesis.steps = 5_000;
+    settings.synthesis.lines = 4;
+    settings.synthesis.parts = 8;
+    settings.synthesis.resolution = 32;
+    settings.device = roap_engine::device::DeviceChoice::Cpu;
+    let mut app = StudioApp::new(settings);
+    app.open(sample("shelf"));
+    let mut harness = harness(app);
+    step_until(&mut harness, "the shelf to load", |app| app.shape.is_some());
+    harness.get_by_label("Synthesize").click();
+    step_until(&mut harness, "a few steps", |app| app.run.steps.len() >= 5);
+
+    harness.get_by_label("Pause").click();
+    harness.run_steps(1);
+    assert_eq!(harness.state().run.state, RunState::Paused);
+    // At most the step in flight finishes; then nothing moves.
+    std::thread::sleep(Duration::from_millis(300));
+    harness.run_steps(2);
+    let paused_at = harness.state().run.steps.len();
+    std::thread::sleep(Duration::from_millis(500));
+    harness.run_steps(2);
+    assert_eq!(harness.state().run.steps.len(), paused_at);
+
+    harness.get_by_label("Resume").click();
+    step_until(&mut harness, "steps after resuming", |app| {
+        app.run.steps.len() > paused_at + 3
+    });
+    harness.get_by_label("Stop").click();
+    step_until(&mut harness, "the run to stop", |app| {
+        !app.run.state.is_active()
+    });
+    let app = harness.state();
+    assert_eq!(
+        app.run.state,
+        RunState::Ended(roap_engine::graphics::StopReason::Cancelled)
+    );
+    assert!(app.run.steps.len() < 5_000);
+    assert!(app.run.program.is_some(), "a stopped run keeps its program");
+}
