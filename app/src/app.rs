@@ -636,9 +636,10 @@ impl StudioApp {
     }
 
     fn input_shortcuts(&mut self, ctx: &egui::Context, actions: &mut Vec<Action>) {
-        let (open, dropped) = ctx.input(|i| {
+        let (open, quit, dropped) = ctx.input(|i| {
             (
                 i.modifiers.command && i.key_pressed(egui::Key::O),
+                i.modifiers.command && i.key_pressed(egui::Key::Q),
                 i.raw
                     .dropped_files
                     .iter()
@@ -648,6 +649,9 @@ impl StudioApp {
         });
         if open {
             actions.push(Action::PickFile);
+        }
+        if quit {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
         }
         if let Some(path) = dropped {
             actions.push(Action::Open(path));
@@ -683,7 +687,7 @@ impl StudioApp {
                     }
                 });
                 ui.separator();
-                if ui.button("Quit").clicked() {
+                if ui.button("Quit (Ctrl+Q)").clicked() {
                     ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
                 }
             });
