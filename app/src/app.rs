@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use egui::{TextureHandle, TextureOptions};
 use roap_engine::device::{self, ChosenDevice, DeviceChoice};
 use roap_engine::graphics::meshes::PartKey;
-use roap_engine::graphics::{OpenOptions, SynthConfig, Target, synthesize};
+use roap_engine::graphics::{OpenOptions, Reconstruction, SynthConfig, Target, synthesize};
 use roap_engine::train::RunControl;
 
 use crate::document::{
@@ -18,7 +18,7 @@ use crate::document::{
 };
 use crate::export::{ExportData, ExportKind, export};
 use crate::frame_stats::FrameStats;
-use crate::jobs::{Job, Jobs, Message, Pick};
+use crate::jobs::{Job, Jobs, Message, Pick, SynthesisResult};
 use crate::panels::Action;
 use crate::panels::architecture::ArchitecturePanel;
 use crate::panels::controls::{Sample, bundled_samples, controls_ui};
@@ -252,12 +252,16 @@ impl StudioApp {
             Message::SynthesisEnded(result) => {
                 self.control = None;
                 match result {
-                    Ok(outcome) => {
+                    Ok(result) => {
+                        let SynthesisResult {
+                            outcome,
+                            chamfer_vs_full,
+                        } = *result;
                         self.status = format!(
                             "synthesis {:?} after {} steps in {:.1} s",
                             outcome.stop, outcome.steps, outcome.seconds
                         );
-                        self.run.finish(*outcome);
+                        self.run.finish(outcome, chamfer_vs_full);
                         self.request_geometry();
                     }
                     Err(err) => {
@@ -456,11 +460,12 @@ impl StudioApp {
             return;
         };
         let crop = self.settings.crop.crop();
-        let target = match &shape.target {
+        // A cropped run is a completion: it is also judged against the whole shape.
+        let (target, full) = match &shape.target {
             Target::Voxels(grid) if cropped || self.settings.crop.mode != CropMode::None => {
-                Target::Voxels(crop.apply(grid))
+                (Target::Voxels(crop.apply(grid)), Some(grid.clone()))
             }
-            other => other.clone(),
+            other => (other.clone(), None),
         };
         let control = RunControl::default();
         self.control = Some(control.clone());
@@ -469,6 +474,7 @@ impl StudioApp {
         self.status = "synthesizing…".into();
         let preference = self.settings.device;
         let devices = self.device.clone();
+        let outcome_seed = config.seed;
         self.jobs.spawn(
             "synthesis",
             move |out| {
@@ -489,7 +495,18 @@ impl StudioApp {
                     Some(pool) => pool.install(run),
                     None => run(),
                 }
-                .map(Box::new)
+                .map(|outcome| {
+                    let chamfer_vs_full = match (&full, &outcome.reconstruction) {
+                        (Some(full), Some(Reconstruction::Voxels(voxels))) => {
+                            roap_engine::metrics::chamfer_x1000(full, voxels, outcome_seed)
+                        }
+                        _ => None,
+                    };
+                    Box::new(SynthesisResult {
+                        outcome,
+                        chamfer_vs_full,
+                    })
+                })
                 .map_err(|err| format!("{err:#}"));
                 out.send(Message::SynthesisEnded(result));
             },

@@ -20,7 +20,7 @@ pub enum Message {
     Device(String),
     Train(TrainEvent),
     /// A synthesis ended (finished, stopped, or failed).
-    SynthesisEnded(Result<Box<roap_engine::graphics::SynthOutcome>, String>),
+    SynthesisEnded(Result<Box<SynthesisResult>, String>),
     /// Meshes and thumbnails of a program, for the scene revision that asked for them.
     Geometry(Box<ProgramGeometry>),
     Completed(Result<Box<CompletionResult>, String>),
@@ -46,6 +46,13 @@ pub enum Job {
     Geometry,
     Complete,
     Other,
+}
+
+/// What a synthesis found; a run on a cropped input is also scored against the whole shape.
+pub struct SynthesisResult {
+    pub outcome: roap_engine::graphics::SynthOutcome,
+    /// Chamfer ×1000 of the program against the uncropped shape.
+    pub chamfer_vs_full: Option<f64>,
 }
 
 /// Why a file dialog was opened.

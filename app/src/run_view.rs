@@ -51,6 +51,8 @@ pub struct OutcomeSummary {
     pub kept_step: usize,
     pub seconds: f64,
     pub stop: StopReason,
+    /// For a run on a cropped input: Chamfer ×1000 against the whole shape.
+    pub chamfer_vs_full: Option<f64>,
 }
 
 impl RunView {
@@ -92,7 +94,7 @@ impl RunView {
     }
 
     /// The run ended with `outcome`: its kept program becomes the current one.
-    pub fn finish(&mut self, outcome: SynthOutcome) {
+    pub fn finish(&mut self, outcome: SynthOutcome, chamfer_vs_full: Option<f64>) {
         self.state = RunState::Ended(outcome.stop);
         self.outcome = Some(OutcomeSummary {
             chamfer: outcome.chamfer,
@@ -103,6 +105,7 @@ impl RunView {
             kept_step: outcome.chosen_step,
             seconds: outcome.seconds,
             stop: outcome.stop,
+            chamfer_vs_full,
         });
         self.program_text = outcome.program.to_string();
         self.program = Some(outcome.program);

@@ -297,6 +297,14 @@ fn clicking_synthesize_runs_a_synthesis_and_completion_uses_the_checkpoint() {
             .is_some_and(|m| !m.triangles.is_empty())
     );
     harness.get_by_label_contains("Chamfer ×1000 vs the whole shape");
+
+    // Or fit the cropped input per shape: also judged against the whole shape.
+    harness.get_by_label("Fit cropped input").click();
+    harness.run_steps(1);
+    step_until(&mut harness, "the cropped fit", |app| !app.busy());
+    let outcome = harness.state().run.outcome.as_ref().unwrap();
+    assert!(outcome.chamfer_vs_full.is_some_and(f64::is_finite));
+    harness.get_by_label_contains("Cropped input: Chamfer ×1000 vs the whole shape");
 }
 
 #[test]
