@@ -15,6 +15,7 @@
 //! # Ok::<(), roap_engine::dsl::DslError>(())
 //! ```
 
+pub mod arith;
 pub mod bench;
 pub mod data;
 pub mod device;

@@ -32,6 +32,7 @@ enum DeviceArg {
 }
 
 mod amortized;
+mod arith;
 mod synth;
 
 #[derive(Subcommand)]
@@ -50,6 +51,12 @@ enum Command {
     /// Evaluate a policy (and its baseline) on shapes: full input, octant crop, half-plane
     /// crop; prints a Markdown table in the shape of the paper's Table 3 and its JSON.
     Eval(amortized::EvalArgs),
+    /// The arithmetic domain over images (CIFAR-MATH with Fashion-MNIST): train, evaluate,
+    /// ablate, sweep (Table 1, Fig. 5).
+    Arith {
+        #[command(subcommand)]
+        arith: arith::ArithCommand,
+    },
     /// Find a program from input/output examples of a hidden one (a program text file,
     /// e.g. samples/programs/csg_hidden.txt) and report whether it is equivalent.
     Recover(RecoverArgs),
@@ -255,6 +262,7 @@ fn run() -> anyhow::Result<()> {
         Command::Train(args) => amortized::run_train(&args, choice),
         Command::Complete(args) => amortized::run_complete(&args, choice),
         Command::Eval(args) => amortized::run_eval(&args, choice),
+        Command::Arith { arith } => arith::run(&arith, choice),
         Command::Bench { bench } => run_bench(&bench, choice),
         Command::Data { data } => run_data(&data),
         Command::Metrics { metric } => run_metric(&metric),

@@ -1,0 +1,14 @@
+//! The arithmetic domain (paper §4.1, "CIFAR-MATH"): hidden equations over three images,
+//! a CNN that must learn to read each image as a digit, and programs that combine the digits
+//! — learned together from the equations' outputs alone. Fashion-MNIST by default (ten
+//! clothing classes stand for the digits, a mapping the learner is never told); MNIST and
+//! CIFAR-10 read too.
+
+pub mod images;
+pub mod model;
+pub mod tasks;
+pub mod train;
+
+pub use images::{Dataset, ImageSet, read_dataset};
+pub use tasks::{Example, Task, TaskConfig, generate};
+pub use train::{Ablation, ArithConfig, ArithError, ArithResults, TrainStats, evaluate, train};

@@ -1,0 +1,345 @@
+//! The networks of the arithmetic domain: a small residual CNN from an image to a scalar
+//! (the perception module θ shared by every task), the amortized policy (a learned task
+//! embedding through a shared MLP to every architecture logit), free per-task logits (the
+//! "w/o amortized inference" ablation) and the "w/o program" reasoner (a small MLP in
+//! place of the program).
+
+use burn::module::{Module, Param};
+use burn::nn::{Linear, LinearConfig};
+use burn::tensor::activation::{relu, sigmoid};
+use burn::tensor::{Device, Distribution, Int, Tensor};
+use serde::{Deserialize, Serialize};
+
+use super::tasks::VARIABLES;
+use crate::relaxed::ArchitectureLogits;
+
+/// Sizes of the networks.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ModelConfig {
+    /// Image channels (1: MNIST / Fashion-MNIST; 3: CIFAR-10).
+    pub image_channels: usize,
+    /// Channels of the CNN's residual blocks.
+    pub channels: usize,
+    /// Code lines of the program (the paper's L = 30).
+    pub lines: usize,
+    /// Width of the task embedding and the policy's hidden layer.
+    pub embedding: usize,
+    pub hidden: usize,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        Self {
+            image_channels: 1,
+            channels: 16,
+            lines: 30,
+            embedding: 32,
+            hidden: 128,
+        }
+    }
+}
+
+/// A 3×3 convolution (padding 1, stride 1) on channel-last activations `[B, H, W, C]`, as
+/// one matrix product over the nine shifted copies of its input. burn's CPU backend runs
+/// `conv2d` as a direct loop (~4 GFLOP/s here); channel-last patches keep the work in its
+/// gemm, forward and backward, without transposes.
+#[derive(Module, Debug)]
+pub struct Conv3x3 {
+    /// `[9 · C_in, C_out]`, rows ordered (dy, dx, channel).
+    weight: Param<Tensor<2>>,
+    bias: Param<Tensor<1>>,
+}
+
+impl Conv3x3 {
+    fn new(inputs: usize, outputs: usize, device: &Device) -> Self {
+        // He initialisation for ReLU networks.
+        let std = (2.0 / (9 * inputs) as f64).sqrt();
+        Self {
+            weight: Param::from_tensor(Tensor::random(
+                [9 * inputs, outputs],
+                Distribution::Normal(0.0, std),
+                device,
+            )),
+            bias: Param::from_tensor(Tensor::zeros([outputs], device)),
+        }
+    }
+
+    /// # Shapes
+    /// `[B, H, W, C]` → `[B, H, W, O]`.
+    ///
+    /// The zero-padded input is flattened to `[B, (H + 2)(W + 2), C]`; the window of output
+    /// `(y, x)` then starts at flat index `y (W + 2) + x`, and shift `(dy, dx)` is the offset
+    /// `dy (W + 2) + dx` — nine slices of one axis. Outputs are computed on the padded width
+    /// and the two extra columns dropped.
+    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let [b, h, w, c] = x.dims();
+        let device = x.device();
+        let (ph, pw) = (h + 2, w + 2);
+        let rows_of_zeros = Tensor::<4>::zeros([b, 1, w, c], &device);
+        let x = Tensor::cat(vec![rows_of_zeros.clone(), x, rows_of_zeros], 1); // [B, H+2, W, C]
+        let column_of_zeros = Tensor::<4>::zeros([b, ph, 1, c], &device);
+        let x = Tensor::cat(vec![column_of_zeros.clone(), x, column_of_zeros], 2); // [B, H+2, W+2, C]
+        let flat = Tensor::cat(
+            vec![
+                x.reshape([b, ph * pw, c]),
+                Tensor::zeros([b, 2, c], &device),
+            ],
+            1,
+        ); // [B, (H+2)(W+2) + 2, C]
+        let span = h * pw;
+        let shifted: Vec<Tensor<3>> = (0..3)
+            .flat_map(|dy| (0..3).map(move |dx| dy * pw + dx))
+            .map(|offset| flat.clone().slice([0..b, offset..offset + span, 0..c]))
+            .collect();
+        let rows = Tensor::cat(shifted, 2).reshape([b * span, 9 * c]);
+        let outputs = self.weight.dims()[1];
+        let y = rows.matmul(self.weight.val()) + self.bias.val().unsqueeze_dim::<2>(0);
+        y.reshape([b, h, pw, outputs])
+            .slice([0..b, 0..h, 0..w, 0..outputs])
+    }
+}
+
+/// Two 3×3 convolutions with a skip connection (He et al. 2016's basic block, without
+/// normalisation: batches mix tasks, and the network is shallow).
+#[derive(Module, Debug)]
+pub struct ResidualBlock {
+    first: Conv3x3,
+    second: Conv3x3,
+}
+
+impl ResidualBlock {
+    fn new(channels: usize, device: &Device) -> Self {
+        Self {
+            first: Conv3x3::new(channels, channels, device),
+            second: Conv3x3::new(channels, channels, device),
+        }
+    }
+
+    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let y = self.second.forward(relu(self.first.forward(x.clone())));
+        relu(x + y)
+    }
+}
+
+/// Side of the stem's non-overlapping patches.
+const PATCH: usize = 4;
+
+/// Image → scalar in (0, 1): a patchify stem (4×4 patches, like ConvNeXt's), two residual
+/// blocks of 3×3 convolutions at 1/4 resolution, global average pool, two linear layers.
+/// ~40k parameters at the default width. ResNet-18 (11M parameters) is far too slow to
+/// train on two CPU cores, and 28×28 images need no such depth; the sigmoid bounds the
+/// values the program multiplies.
+#[derive(Module, Debug)]
+pub struct DigitNet {
+    stem: Linear,
+    block1: ResidualBlock,
+    block2: ResidualBlock,
+    hidden: Linear,
+    out: Linear,
+}
+
+impl DigitNet {
+    pub fn new(config: &ModelConfig, device: &Device) -> Self {
+        let c1 = config.channels;
+        Self {
+            stem: LinearConfig::new(config.image_channels * PATCH * PATCH, c1).init(device),
+            block1: ResidualBlock::new(c1, device),
+            block2: ResidualBlock::new(c1, device),
+            hidden: LinearConfig::new(c1, 32).init(device),
+            out: LinearConfig::new(32, 1).init(device),
+        }
+    }
+
+    /// # Shapes
+    /// `[B, C, H, W]` (H, W multiples of 4) → `[B]`.
+    pub fn forward(&self, images: Tensor<4>) -> Tensor<1> {
+        let [b, c, h, w] = images.dims();
+        let (gh, gw) = (h / PATCH, w / PATCH);
+        let patches = images
+            .slice([0..b, 0..c, 0..gh * PATCH, 0..gw * PATCH])
+            .reshape([b, c, gh, PATCH, gw, PATCH])
+            .permute([0, 2, 4, 1, 3, 5])
+            .reshape([b * gh * gw, c * PATCH * PATCH]);
+        let c1 = self.stem.weight.dims()[1];
+        let x = relu(self.stem.forward(patches)).reshape([b, gh, gw, c1]);
+        let x = self.block2.forward(self.block1.forward(x)); // [B, gh, gw, c1]
+        let pooled = x.mean_dim(2).mean_dim(1).reshape([b, c1]);
+        let value = self.out.forward(relu(self.hidden.forward(pooled)));
+        sigmoid(value).flatten::<1>(0, 1)
+    }
+}
+
+fn logit_width(lines: usize, ops: usize) -> usize {
+    lines * ops + 2 * lines * (VARIABLES + lines)
+}
+
+/// Splits `[T, width]` into architecture logits.
+fn to_logits(flat: Tensor<2>, lines: usize, ops: usize) -> ArchitectureLogits {
+    let tasks = flat.dims()[0];
+    let width = VARIABLES + lines;
+    let op = lines * ops;
+    let side = lines * width;
+    ArchitectureLogits {
+        op_logits: flat
+            .clone()
+            .slice([0..tasks, 0..op])
+            .reshape([tasks, lines, ops]),
+        left_logits: flat
+            .clone()
+            .slice([0..tasks, op..op + side])
+            .reshape([tasks, lines, width]),
+        right_logits: flat
+            .slice([0..tasks, op + side..op + 2 * side])
+            .reshape([tasks, lines, width]),
+        inputs: VARIABLES,
+    }
+}
+
+/// The amortized policy: `task → embedding → MLP → α logits`, one network for all tasks.
+#[derive(Module, Debug)]
+pub struct TaskPolicy {
+    embedding: Param<Tensor<2>>,
+    hidden: Linear,
+    head: Linear,
+    lines: usize,
+    ops: usize,
+}
+
+impl TaskPolicy {
+    pub fn new(config: &ModelConfig, tasks: usize, ops: usize, device: &Device) -> Self {
+        Self {
+            embedding: Param::from_tensor(Tensor::random(
+                [tasks, config.embedding],
+                Distribution::Normal(0.0, 1.0),
+                device,
+            )),
+            hidden: LinearConfig::new(config.embedding, config.hidden).init(device),
+            head: LinearConfig::new(config.hidden, logit_width(config.lines, ops)).init(device),
+            lines: config.lines,
+            ops,
+        }
+    }
+
+    pub fn forward(&self, tasks: Tensor<1, Int>) -> ArchitectureLogits {
+        let embedded = self.embedding.val().select(0, tasks);
+        let flat = self.head.forward(relu(self.hidden.forward(embedded)));
+        to_logits(flat, self.lines, self.ops)
+    }
+}
+
+/// Free logits per task (Terpret-style; shared CNN = "Terpret + multitasking").
+#[derive(Module, Debug)]
+pub struct FreeTaskLogits {
+    logits: Param<Tensor<2>>,
+    lines: usize,
+    ops: usize,
+}
+
+impl FreeTaskLogits {
+    pub fn new(config: &ModelConfig, tasks: usize, ops: usize, device: &Device) -> Self {
+        Self {
+            logits: Param::from_tensor(Tensor::random(
+                [tasks, logit_width(config.lines, ops)],
+                Distribution::Normal(0.0, 0.01),
+                device,
+            )),
+            lines: config.lines,
+            ops,
+        }
+    }
+
+    pub fn forward(&self, tasks: Tensor<1, Int>) -> ArchitectureLogits {
+        to_logits(self.logits.val().select(0, tasks), self.lines, self.ops)
+    }
+}
+
+/// "w/o program": the CNN's three values and the task's embedding through an MLP.
+#[derive(Module, Debug)]
+pub struct NeuralReasoner {
+    embedding: Param<Tensor<2>>,
+    hidden: Linear,
+    second: Linear,
+    out: Linear,
+}
+
+impl NeuralReasoner {
+    pub fn new(config: &ModelConfig, tasks: usize, device: &Device) -> Self {
+        Self {
+            embedding: Param::from_tensor(Tensor::random(
+                [tasks, config.embedding],
+                Distribution::Normal(0.0, 1.0),
+                device,
+            )),
+            hidden: LinearConfig::new(config.embedding + VARIABLES, config.hidden).init(device),
+            second: LinearConfig::new(config.hidden, config.hidden).init(device),
+            out: LinearConfig::new(config.hidden, 1).init(device),
+        }
+    }
+
+    /// # Shapes
+    /// `tasks [T]`, `values [T, V, N]` → `[T, N]`.
+    pub fn forward(&self, tasks: Tensor<1, Int>, values: Tensor<3>) -> Tensor<2> {
+        let [t, v, n] = values.dims();
+        let embedded = self.embedding.val().select(0, tasks); // [T, E]
+        let e = embedded.dims()[1];
+        let embedded = embedded.unsqueeze_dim::<3>(1).expand([t, n, e]);
+        let features = Tensor::cat(vec![values.swap_dims(1, 2), embedded], 2); // [T, N, V + E]
+        let flat = features.reshape([t * n, v + e]);
+        let h = relu(self.second.forward(relu(self.hidden.forward(flat))));
+        self.out.forward(h).reshape([t, n])
+    }
+}
+
+/// Everything trained: the shared CNN and one way of reasoning.
+#[derive(Module, Debug)]
+pub struct ArithModel {
+    pub digits: DigitNet,
+    pub policy: Option<TaskPolicy>,
+    pub free: Option<FreeTaskLogits>,
+    pub neural: Option<NeuralReasoner>,
+}
+
+impl ArithModel {
+    /// Architecture logits for `tasks`, from whichever policy the model has.
+    pub fn logits(&self, tasks: Tensor<1, Int>) -> Option<ArchitectureLogits> {
+        match (&self.policy, &self.free) {
+            (Some(policy), _) => Some(policy.forward(tasks)),
+            (None, Some(free)) => Some(free.forward(tasks)),
+            (None, None) => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::nn::PaddingConfig2d;
+    use burn::nn::conv::Conv2dConfig;
+    use burn::tensor::Tolerance;
+
+    use super::*;
+
+    #[test]
+    fn conv3x3_matches_burns_conv2d() {
+        let device = Device::flex();
+        let conv = Conv3x3::new(3, 4, &device);
+        let x = Tensor::<4>::random([2, 5, 6, 3], Distribution::Normal(0.0, 1.0), &device);
+        let ours = conv.forward(x.clone());
+        // The same weights as burn's `[O, C, 3, 3]`, rows ordered (dy, dx, channel).
+        let weight = conv
+            .weight
+            .val()
+            .reshape([3, 3, 3, 4])
+            .permute([3, 2, 0, 1]);
+        let mut reference = Conv2dConfig::new([3, 4], [3, 3])
+            .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+            .init(&device);
+        reference.weight = Param::from_tensor(weight);
+        reference.bias = Some(Param::from_tensor(conv.bias.val()));
+        let expected = reference
+            .forward(x.permute([0, 3, 1, 2]))
+            .permute([0, 2, 3, 1]);
+        ours.into_data()
+            .assert_approx_eq::<f32>(&expected.into_data(), Tolerance::default());
+    }
+}

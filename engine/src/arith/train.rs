@@ -1,0 +1,726 @@
+//! Training and evaluating the arithmetic domain (paper §4.1, Table 1): one shared CNN, one
+//! policy over all tasks, min-sampling, the length penalty from halfway; the ablations are
+//! switches of the same loop.
+
+use std::time::Instant;
+
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::tensor::activation::log_softmax;
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use rand::seq::SliceRandom as _;
+use rand::{Rng, SeedableRng as _};
+use serde::{Deserialize, Serialize};
+
+use super::images::{Dataset, ImageSet};
+use super::model::{ArithModel, DigitNet, FreeTaskLogits, ModelConfig, NeuralReasoner, TaskPolicy};
+use super::tasks::{DIGIT_SCALE, Example, Task, TaskConfig, VARIABLES, ops};
+use crate::dsl::Program;
+use crate::relaxed::{Relaxation, causal_mask, execute, expected_length, repeat_tasks};
+use crate::train::{
+    EventSink, RunControl, Schedule, StepReport, TemperatureSchedule, TrainEvent, scalar,
+};
+
+/// Which method: the full one or one of Table 1's ablations and baselines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Ablation {
+    /// ROAP: amortized policy, Gumbel-softmax, L lines, min-sampling.
+    Full,
+    /// A small network in place of the program.
+    NoProgram,
+    /// Free logits per task, shared CNN ("Terpret + multitasking").
+    NoAmortized,
+    /// Plain softmax instead of Gumbel-softmax.
+    NoGumbel,
+    /// At most 10 lines.
+    MaxLines10,
+    /// The score-function estimator instead of the relaxation.
+    Reinforce,
+}
+
+impl Ablation {
+    pub const ALL: [Self; 6] = [
+        Self::Full,
+        Self::NoProgram,
+        Self::NoAmortized,
+        Self::NoGumbel,
+        Self::MaxLines10,
+        Self::Reinforce,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Full => "full",
+            Self::NoProgram => "no-program",
+            Self::NoAmortized => "no-amortized",
+            Self::NoGumbel => "no-gumbel",
+            Self::MaxLines10 => "max-lines-10",
+            Self::Reinforce => "reinforce",
+        }
+    }
+
+    /// Table 1's row label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Full => "ROAP + min-sampling",
+            Self::NoProgram => "w/o program",
+            Self::NoAmortized => "w/o amortized inference (Terpret + multitasking)",
+            Self::NoGumbel => "w/o gumbel-softmax",
+            Self::MaxLines10 => "w/ max lines = 10",
+            Self::Reinforce => "REINFORCE",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.name() == name)
+    }
+}
+
+/// One run's settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ArithConfig {
+    pub tasks: TaskConfig,
+    pub model: ModelConfig,
+    pub steps: usize,
+    /// Tasks per step, and examples of each.
+    pub batch_tasks: usize,
+    pub batch_examples: usize,
+    pub learning_rate: f64,
+    /// λ, from halfway through training.
+    pub length_penalty: f64,
+    /// Min-sampling: the policy's mode plus `samples − 1` Gumbel draws per task and step.
+    pub samples: usize,
+    pub temperature: TemperatureSchedule,
+    pub ablation: Ablation,
+    /// Images per split scored for Symbolic-Acc.
+    pub eval_images: usize,
+    /// Examples per task scored for Loss.
+    pub eval_examples: usize,
+    pub seed: u64,
+}
+
+impl ArithConfig {
+    /// Finishes in a few minutes on two CPU cores.
+    pub fn quick() -> Self {
+        Self {
+            tasks: TaskConfig {
+                tasks: 60,
+                train_examples: 300,
+                test_examples: 100,
+                seed: 0,
+            },
+            model: ModelConfig::default(),
+            steps: 1500,
+            batch_tasks: 8,
+            batch_examples: 12,
+            learning_rate: 3e-4,
+            length_penalty: 1e-4,
+            samples: 3,
+            // App. A.1: 1, then 3 for the last quarter (epochs 15–20 of 20).
+            temperature: TemperatureSchedule::Steps {
+                steps: vec![(0.0, 1.0), (0.75, 3.0)],
+            },
+            ablation: Ablation::Full,
+            eval_images: 2000,
+            eval_examples: 100,
+            seed: 0,
+        }
+    }
+
+    /// The scale the note reports: more tasks, examples and steps (well under an hour).
+    pub fn full() -> Self {
+        Self {
+            tasks: TaskConfig {
+                tasks: 200,
+                train_examples: 1000,
+                test_examples: 200,
+                seed: 0,
+            },
+            steps: 5000,
+            batch_tasks: 12,
+            ..Self::quick()
+        }
+    }
+
+    fn lines(&self) -> usize {
+        if self.ablation == Ablation::MaxLines10 {
+            self.model.lines.min(10)
+        } else {
+            self.model.lines
+        }
+    }
+}
+
+/// Table 1's columns for one method. Accuracies are fractions.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ArithResults {
+    pub method: String,
+    pub program_acc: f64,
+    pub symbolic_acc: f64,
+    pub test_symbolic_acc: f64,
+    pub loss: f64,
+    pub test_loss: f64,
+    pub ood_loss: f64,
+    pub tasks: usize,
+    pub train_examples_per_task: usize,
+    pub steps: usize,
+    pub train_seconds: f64,
+    /// Steps skipped because the loss was not finite.
+    pub skipped_steps: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ArithError {
+    #[error("no tasks could be made from the dataset (is it empty?)")]
+    NoTasks,
+    #[error("the dataset's images have {got} channels, the model expects {expected}")]
+    Channels { got: usize, expected: usize },
+}
+
+/// A batch of images `[n, C, H, W]` from `set`.
+fn image_batch(set: &ImageSet, indices: &[u32], device: &Device) -> Tensor<4> {
+    let size = set.image_size();
+    let mut pixels = Vec::with_capacity(indices.len() * size);
+    for &i in indices {
+        pixels.extend_from_slice(set.image(i as usize));
+    }
+    Tensor::from_data(
+        TensorData::new(pixels, [indices.len(), set.channels, set.height, set.width]),
+        device,
+    )
+}
+
+/// CNN values of examples: `[T, V, N]` for T tasks of N examples each.
+fn example_values(
+    digits: &DigitNet,
+    set: &ImageSet,
+    examples: &[Vec<Example>],
+    device: &Device,
+) -> Tensor<3> {
+    let tasks = examples.len();
+    let n = examples.first().map_or(0, Vec::len);
+    let indices: Vec<u32> = examples
+        .iter()
+        .flat_map(|task| task.iter().flat_map(|e| e.images))
+        .collect();
+    digits
+        .forward(image_batch(set, &indices, device))
+        .reshape([tasks, n, VARIABLES])
+        .swap_dims(1, 2)
+}
+
+fn targets(examples: &[Vec<Example>], device: &Device) -> Tensor<2> {
+    let tasks = examples.len();
+    let n = examples.first().map_or(0, Vec::len);
+    let values: Vec<f32> = examples
+        .iter()
+        .flat_map(|task| task.iter().map(|e| e.output))
+        .collect();
+    Tensor::from_data(TensorData::new(values, [tasks, n]), device)
+}
+
+fn new_model(config: &ArithConfig, tasks: usize, device: &Device) -> ArithModel {
+    let model_config = ModelConfig {
+        lines: config.lines(),
+        ..config.model.clone()
+    };
+    let op_count = ops().len();
+    let digits = DigitNet::new(&model_config, device);
+    match config.ablation {
+        Ablation::NoProgram => ArithModel {
+            digits,
+            policy: None,
+            free: None,
+            neural: Some(NeuralReasoner::new(&model_config, tasks, device)),
+        },
+        Ablation::NoAmortized => ArithModel {
+            digits,
+            policy: None,
+            free: Some(FreeTaskLogits::new(&model_config, tasks, op_count, device)),
+            neural: None,
+        },
+        _ => ArithModel {
+            digits,
+            policy: Some(TaskPolicy::new(&model_config, tasks, op_count, device)),
+            free: None,
+            neural: None,
+        },
+    }
+}
+
+/// Trains on `tasks` (their `train` examples over `data.train`). `device` must have autodiff.
+///
+/// # Errors
+/// No tasks, or images the model cannot take.
+pub fn train(
+    config: &ArithConfig,
+    tasks: &[Task],
+    data: &Dataset,
+    device: &Device,
+    sink: &mut dyn EventSink,
+    control: &RunControl,
+) -> Result<(ArithModel, TrainStats), ArithError> {
+    if tasks.is_empty() || tasks.iter().any(|t| t.train.is_empty()) {
+        return Err(ArithError::NoTasks);
+    }
+    if data.train.channels != config.model.image_channels {
+        return Err(ArithError::Channels {
+            got: data.train.channels,
+            expected: config.model.image_channels,
+        });
+    }
+    crate::relaxed::flush_subnormals();
+    device.seed(config.seed);
+    let started = Instant::now();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(config.seed ^ 0xa21);
+    let mut model = new_model(config, tasks.len(), device);
+    let mut optimizer = AdamConfig::new().with_epsilon(1e-5).init();
+    let schedule = Schedule {
+        total_steps: config.steps,
+        temperature: config.temperature.clone(),
+        length_penalty: config.length_penalty,
+    };
+    let ops = ops();
+    let batch = config.batch_tasks.clamp(1, tasks.len());
+    let mut order: Vec<usize> = (0..tasks.len()).collect();
+    let mut cursor = order.len();
+    let mut stats = TrainStats::default();
+    for step in 0..config.steps {
+        if !control.checkpoint() {
+            break;
+        }
+        if cursor + batch > order.len() {
+            order.shuffle(&mut rng);
+            cursor = 0;
+        }
+        let chosen = order[cursor..cursor + batch].to_vec();
+        cursor += batch;
+        let examples: Vec<Vec<Example>> = chosen
+            .iter()
+            .map(|&t| {
+                let pool = &tasks[t].train;
+                (0..config.batch_examples)
+                    .map(|_| pool[rng.random_range(0..pool.len())])
+                    .collect()
+            })
+            .collect();
+        let values = example_values(&model.digits, &data.train, &examples, device);
+        let y = targets(&examples, device);
+        let task_ids = Tensor::<1, Int>::from_data(
+            TensorData::new(chosen.iter().map(|&t| t as i64).collect(), [batch]),
+            device,
+        );
+        let temperature = schedule.temperature(step);
+        let length_weight = schedule.length_weight(step);
+        let (loss, fit, length) = match (&model.neural, model.logits(task_ids.clone())) {
+            (Some(neural), _) => {
+                let prediction = neural.forward(task_ids, values);
+                let fit = (prediction - y).powi_scalar(2).mean();
+                (fit.clone(), fit, None)
+            }
+            (None, Some(logits)) if config.ablation == Ablation::Reinforce => {
+                let k = config.samples.max(2);
+                let (surrogate, fit) = reinforce_loss(&logits, values, y, k, &ops);
+                (surrogate, fit, None)
+            }
+            (None, Some(logits)) => {
+                let k = config.samples.max(1);
+                let relaxation = if config.ablation == Ablation::NoGumbel {
+                    Relaxation::Softmax { temperature }
+                } else {
+                    Relaxation::GumbelSoftmax { temperature }
+                };
+                let arch = logits.relax_k_with_mode(relaxation, k);
+                let prediction = execute(repeat_tasks(values, k), &arch, &ops); // [B·k, N]
+                let per_draw = (prediction - repeat_rows(y, k))
+                    .powi_scalar(2)
+                    .mean_dim(1)
+                    .reshape([batch, k]);
+                let fit = per_draw.min_dim(1).mean(); // min-sampling
+                let length = expected_length(&arch, &ops).mean();
+                (
+                    fit.clone() + length.clone() * length_weight,
+                    fit,
+                    Some(length),
+                )
+            }
+            (None, None) => unreachable!("every model has a policy or a neural reasoner"),
+        };
+        let value = scalar(&loss);
+        if !value.is_finite() {
+            // Products of long chains can overflow early on; skip the step, keep the model.
+            stats.skipped_steps += 1;
+            continue;
+        }
+        sink.event(TrainEvent::Step(StepReport {
+            step,
+            total_steps: config.steps,
+            loss: value,
+            fit_loss: scalar(&fit),
+            temperature,
+            length_weight,
+            expected_length: length.as_ref().map_or(0.0, scalar),
+        }));
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        model = optimizer.step(config.learning_rate, model, grads);
+        stats.steps = step + 1;
+    }
+    stats.seconds = started.elapsed().as_secs_f64();
+    Ok((model, stats))
+}
+
+/// How a training run went.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TrainStats {
+    pub steps: usize,
+    pub skipped_steps: usize,
+    pub seconds: f64,
+}
+
+/// `[T, N]` → `[T·k, N]`, each row repeated `k` times (task-major, like `repeat_tasks`).
+fn repeat_rows(t: Tensor<2>, k: usize) -> Tensor<2> {
+    let [tasks, n] = t.dims();
+    repeat_tasks(t.unsqueeze_dim::<3>(1), k).reshape([tasks * k, n])
+}
+
+/// The score-function estimator: `k` discrete programs per task drawn from the policy
+/// (Gumbel-max), run exactly; the policy moves along `(loss − mean loss) ∇ log p`, the CNN
+/// along the sampled programs' loss. Returns the surrogate and the mean loss.
+fn reinforce_loss(
+    logits: &crate::relaxed::ArchitectureLogits,
+    values: Tensor<3>,
+    y: Tensor<2>,
+    k: usize,
+    ops: &crate::dsl::OpSet,
+) -> (Tensor<1>, Tensor<1>) {
+    let [tasks, lines, _] = logits.op_logits.dims();
+    let device = logits.op_logits.device();
+    // Straight-through at temperature 1: the forward value is a Gumbel-max sample.
+    let sample = logits.relax_k(Relaxation::StraightThrough { temperature: 1.0 }, k);
+    let one_hot = crate::relaxed::Architecture {
+        op_probs: sample.op_probs.detach(),
+        left_probs: sample.left_probs.detach(),
+        right_probs: sample.right_probs.detach(),
+        inputs: sample.inputs,
+    };
+    let prediction = execute(repeat_tasks(values, k), &one_hot, ops);
+    let per_sample = (prediction - repeat_rows(y, k)).powi_scalar(2).mean_dim(1); // [T·k, 1]
+    let width = VARIABLES + lines;
+    let mask = causal_mask(VARIABLES, lines, &device)
+        .unsqueeze_dim::<3>(0)
+        .expand([tasks * k, lines, width]);
+    let log_p = |logits: Tensor<3>, chosen: Tensor<3>, masked: bool| {
+        let logits = if masked {
+            logits.mask_fill(mask.clone(), -1.0e9)
+        } else {
+            logits
+        };
+        (log_softmax(logits, 2) * chosen)
+            .sum_dim(2)
+            .sum_dim(1)
+            .reshape([tasks * k])
+    };
+    let log_prob = log_p(
+        repeat_tasks(logits.op_logits.clone(), k),
+        one_hot.op_probs,
+        false,
+    ) + log_p(
+        repeat_tasks(logits.left_logits.clone(), k),
+        one_hot.left_probs,
+        true,
+    ) + log_p(
+        repeat_tasks(logits.right_logits.clone(), k),
+        one_hot.right_probs,
+        true,
+    );
+    let losses = per_sample.clone().reshape([tasks, k]).detach();
+    let advantage = (losses.clone() - losses.mean_dim(1)).reshape([tasks * k]);
+    let surrogate = (advantage * log_prob).mean() + per_sample.clone().mean();
+    (surrogate, per_sample.mean())
+}
+
+/// The discrete program chosen for each task: the policy's mode and `samples − 1` Gumbel-max
+/// draws, the one with the lowest loss on the task's train examples (min-sampling at test).
+fn choose_programs(
+    model: &ArithModel,
+    config: &ArithConfig,
+    tasks: &[Task],
+    train_values: &[Vec<[f32; VARIABLES]>],
+    device: &Device,
+) -> Vec<Option<Program>> {
+    let ops = ops();
+    let ids = Tensor::<1, Int>::from_data(
+        TensorData::new((0..tasks.len() as i64).collect(), [tasks.len()]),
+        device,
+    );
+    let Some(logits) = model.logits(ids) else {
+        return vec![None; tasks.len()];
+    };
+    let logits = crate::relaxed::ArchitectureLogits {
+        op_logits: logits.op_logits.detach(),
+        left_logits: logits.left_logits.detach(),
+        right_logits: logits.right_logits.detach(),
+        inputs: logits.inputs,
+    };
+    let mut candidates: Vec<Vec<Program>> = vec![Vec::new(); tasks.len()];
+    if let Ok(modes) = logits.probabilities().discretize(&ops) {
+        for (t, p) in modes.into_iter().enumerate() {
+            candidates[t].push(p);
+        }
+    }
+    let draws = config.samples.saturating_sub(1);
+    if draws > 0
+        && let Ok(sampled) = logits
+            .relax_k(Relaxation::StraightThrough { temperature: 1.0 }, draws)
+            .discretize(&ops)
+    {
+        for (i, p) in sampled.into_iter().enumerate() {
+            candidates[i / draws].push(p);
+        }
+    }
+    candidates
+        .into_iter()
+        .zip(train_values)
+        .zip(tasks)
+        .map(|((programs, values), task)| {
+            programs
+                .into_iter()
+                .map(|p| {
+                    let loss = program_loss(&p, values, &task.train);
+                    (loss, p)
+                })
+                .min_by(|a, b| a.0.total_cmp(&b.0))
+                .map(|(_, p)| p)
+        })
+        .collect()
+}
+
+fn program_loss(program: &Program, values: &[[f32; VARIABLES]], examples: &[Example]) -> f64 {
+    let total: f64 = values
+        .iter()
+        .zip(examples)
+        .map(|(x, e)| {
+            let p = program.eval(x).unwrap_or(f32::NAN);
+            f64::from(p - e.output).powi(2)
+        })
+        .sum();
+    let mean = total / values.len().max(1) as f64;
+    if mean.is_finite() { mean } else { f64::MAX }
+}
+
+/// CNN values of images, in batches (no gradients kept).
+fn image_values(digits: &DigitNet, set: &ImageSet, indices: &[u32], device: &Device) -> Vec<f32> {
+    indices
+        .chunks(512)
+        .flat_map(|chunk| {
+            let values = digits.forward(image_batch(set, chunk, device)).detach();
+            values
+                .into_data()
+                .convert::<f32>()
+                .try_into_vec::<f32>()
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+/// Table 1's metrics for a trained model.
+pub fn evaluate(
+    model: &ArithModel,
+    config: &ArithConfig,
+    tasks: &[Task],
+    data: &Dataset,
+    stats: TrainStats,
+    device: &Device,
+) -> ArithResults {
+    let limit = config.eval_examples.max(1);
+    let values_of = |set: &ImageSet, examples: &[Example]| -> Vec<[f32; VARIABLES]> {
+        let indices: Vec<u32> = examples.iter().flat_map(|e| e.images).collect();
+        image_values(&model.digits, set, &indices, device)
+            .chunks_exact(VARIABLES)
+            .map(|c| [c[0], c[1], c[2]])
+            .collect()
+    };
+    let train_examples: Vec<Vec<Example>> = tasks
+        .iter()
+        .map(|t| t.train.iter().take(limit).copied().collect())
+        .collect();
+    let train_values: Vec<Vec<[f32; VARIABLES]>> = train_examples
+        .iter()
+        .map(|e| values_of(&data.train, e))
+        .collect();
+    let test_values: Vec<Vec<[f32; VARIABLES]>> = tasks
+        .iter()
+        .map(|t| values_of(&data.test, &t.test))
+        .collect();
+    let scored_tasks: Vec<Task> = tasks
+        .iter()
+        .zip(&train_examples)
+        .map(|(t, train)| Task {
+            train: train.clone(),
+            ..t.clone()
+        })
+        .collect();
+
+    let (program_acc, loss, test_loss, ood_loss) = if let Some(neural) = &model.neural {
+        let predict = |task: usize, values: &[[f32; VARIABLES]]| -> Vec<f32> {
+            let n = values.len();
+            let flat: Vec<f32> = (0..VARIABLES)
+                .flat_map(|v| values.iter().map(move |x| x[v]))
+                .collect();
+            let input = Tensor::<3>::from_data(TensorData::new(flat, [1, VARIABLES, n]), device);
+            let id = Tensor::<1, Int>::from_data(TensorData::new(vec![task as i64], [1]), device);
+            neural
+                .forward(id, input)
+                .detach()
+                .into_data()
+                .convert::<f32>()
+                .try_into_vec::<f32>()
+                .unwrap_or_default()
+        };
+        let mse = |p: Vec<f32>, examples: &[Example]| -> f64 {
+            p.iter()
+                .zip(examples)
+                .map(|(p, e)| f64::from(p - e.output).powi(2))
+                .sum::<f64>()
+                / examples.len().max(1) as f64
+        };
+        let loss =
+            mean((0..tasks.len()).map(|t| mse(predict(t, &train_values[t]), &train_examples[t])));
+        let test_loss =
+            mean((0..tasks.len()).map(|t| mse(predict(t, &test_values[t]), &tasks[t].test)));
+        let ood = tasks
+            .first()
+            .map(|t| mse(predict(0, &values_of(&data.test, &t.ood)), &t.ood))
+            .unwrap_or(f64::NAN);
+        (0.0, loss, test_loss, ood)
+    } else {
+        let programs = choose_programs(model, config, &scored_tasks, &train_values, device);
+        let correct = programs
+            .iter()
+            .zip(tasks)
+            .filter(|(p, task)| p.as_ref().is_some_and(|p| computes(p, task, &data.test)))
+            .count();
+        let loss_on = |values: &[Vec<[f32; VARIABLES]>],
+                       examples: &dyn Fn(usize) -> Vec<Example>| {
+            mean(programs.iter().enumerate().map(|(t, p)| {
+                p.as_ref()
+                    .map_or(f64::NAN, |p| program_loss(p, &values[t], &examples(t)))
+            }))
+        };
+        let loss = loss_on(&train_values, &|t| train_examples[t].clone());
+        let test_loss = loss_on(&test_values, &|t| tasks[t].test.clone());
+        let ood = match (programs.first(), tasks.first()) {
+            (Some(Some(p)), Some(task)) => {
+                program_loss(p, &values_of(&data.test, &task.ood), &task.ood)
+            }
+            _ => f64::NAN,
+        };
+        (
+            correct as f64 / tasks.len().max(1) as f64,
+            loss,
+            test_loss,
+            ood,
+        )
+    };
+
+    let symbolic = |set: &ImageSet| -> f64 {
+        let n = config.eval_images.min(set.len());
+        let indices: Vec<u32> = (0..n as u32).collect();
+        let values = image_values(&model.digits, set, &indices, device);
+        let right = values
+            .iter()
+            .zip(&set.labels)
+            .filter(|(v, label)| (*v / DIGIT_SCALE).round() as i64 == i64::from(**label))
+            .count();
+        right as f64 / n.max(1) as f64
+    };
+    ArithResults {
+        method: config.ablation.label().to_owned(),
+        program_acc,
+        symbolic_acc: symbolic(&data.train),
+        test_symbolic_acc: symbolic(&data.test),
+        loss,
+        test_loss,
+        ood_loss,
+        tasks: tasks.len(),
+        train_examples_per_task: config.tasks.train_examples,
+        steps: stats.steps,
+        train_seconds: stats.seconds,
+        skipped_steps: stats.skipped_steps,
+    }
+}
+
+/// Whether `program` computes the task's equation on the ground-truth digits of its test
+/// examples (allclose).
+fn computes(program: &Program, task: &Task, test: &ImageSet) -> bool {
+    task.test.iter().all(|e| {
+        let x = e
+            .images
+            .map(|i| f32::from(test.labels[i as usize]) * DIGIT_SCALE);
+        let want = task.equation.eval(&x).unwrap_or(f32::NAN);
+        let got = program.eval(&x).unwrap_or(f32::NAN);
+        (got - want).abs() <= 1e-4 + 1e-3 * want.abs()
+    })
+}
+
+fn mean(values: impl Iterator<Item = f64>) -> f64 {
+    let (sum, count) = values.fold((0.0, 0usize), |(s, c), v| (s + v, c + 1));
+    sum / count.max(1) as f64
+}
+
+/// A trained model saved with what it was trained on: `DIR/model.bpk` (burn record),
+/// `DIR/config.json`, `DIR/tasks.json` (equations and examples, image indices).
+pub mod checkpoint {
+    use std::path::Path;
+
+    use burn::module::Module as _;
+    use burn::tensor::Device;
+
+    use super::{ArithConfig, ArithModel, Task, new_model};
+
+    /// # Errors
+    /// If the folder or a file cannot be written.
+    pub fn save(
+        dir: &Path,
+        model: ArithModel,
+        config: &ArithConfig,
+        tasks: &[Task],
+    ) -> Result<(), String> {
+        let write = |name: &str, text: String| {
+            crate::export::write_atomically(&dir.join(name), text.as_bytes())
+                .map_err(|e| format!("{e}: {}", dir.join(name).display()))
+        };
+        std::fs::create_dir_all(dir).map_err(|e| format!("{e}: {}", dir.display()))?;
+        write(
+            "config.json",
+            serde_json::to_string_pretty(config).map_err(|e| e.to_string())?,
+        )?;
+        write(
+            "tasks.json",
+            serde_json::to_string(tasks).map_err(|e| e.to_string())?,
+        )?;
+        model
+            .save_file(dir.join("model.bpk"))
+            .map_err(|e| format!("{e}: {}", dir.join("model.bpk").display()))
+    }
+
+    /// # Errors
+    /// Missing or malformed files, or a record that does not fit the configuration.
+    pub fn load(
+        dir: &Path,
+        device: &Device,
+    ) -> Result<(ArithModel, ArithConfig, Vec<Task>), String> {
+        let read = |name: &str| {
+            std::fs::read_to_string(dir.join(name))
+                .map_err(|e| format!("{e}: {}", dir.join(name).display()))
+        };
+        let config: ArithConfig = serde_json::from_str(&read("config.json")?)
+            .map_err(|e| format!("{e}: {}", dir.join("config.json").display()))?;
+        let tasks: Vec<Task> = serde_json::from_str(&read("tasks.json")?)
+            .map_err(|e| format!("{e}: {}", dir.join("tasks.json").display()))?;
+        let model = new_model(&config, tasks.len(), device)
+            .try_load_file(dir.join("model.bpk"))
+            .map_err(|e| format!("{e}: {}", dir.join("model.bpk").display()))?;
+        Ok((model, config, tasks))
+    }
+}

@@ -1,0 +1,313 @@
+//! `roap arith`: the arithmetic domain (paper §4.1, Table 1, Fig. 5) from the command line.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use clap::{Args, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use roap_engine::arith::train::checkpoint;
+use roap_engine::arith::{
+    Ablation, ArithConfig, ArithResults, Dataset, evaluate, generate, read_dataset, train,
+};
+use roap_engine::device::{self, DeviceChoice};
+use roap_engine::train::{RunControl, TrainEvent};
+
+use super::write_atomically;
+
+#[derive(Subcommand)]
+pub enum ArithCommand {
+    /// Train and evaluate one method or several (Table 1), e.g.
+    /// `roap arith run --preset quick --ablation full,no-program --out out/arith`.
+    Run(RunArgs),
+    /// Evaluate a saved run again: `roap arith eval out/arith/full`.
+    Eval {
+        /// A folder written by `run` (one per method).
+        run: PathBuf,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Symbol grounding against the number of tasks and examples per task (Fig. 5):
+    /// Symbolic-Acc of the full method for every pair.
+    Sweep(SweepArgs),
+}
+
+#[derive(Args)]
+pub struct DataArgs {
+    /// A folder with MNIST-style IDX files (Fashion-MNIST, MNIST) or CIFAR-10 binary
+    /// batches [default: /usr/share/datasets/fashion-mnist, else the bundled subset in
+    /// samples/fashion-mnist].
+    #[arg(long)]
+    data: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Preset {
+    /// A few minutes on two CPU cores.
+    Quick,
+    /// The reported scale (well under an hour per method on two cores).
+    Full,
+}
+
+#[derive(Args)]
+pub struct RunArgs {
+    #[arg(long, value_enum, default_value = "quick")]
+    preset: Preset,
+    /// Methods, comma separated: full, no-program, no-amortized, no-gumbel, max-lines-10,
+    /// reinforce; or `all`.
+    #[arg(long, default_value = "full", value_delimiter = ',')]
+    ablation: Vec<String>,
+    #[command(flatten)]
+    data: DataArgs,
+    /// Folder for results.md, results.json and one checkpoint folder per method.
+    #[arg(long)]
+    out: PathBuf,
+    /// Override the preset's steps.
+    #[arg(long)]
+    steps: Option<usize>,
+    /// Override the preset's number of tasks.
+    #[arg(long)]
+    tasks: Option<usize>,
+    /// Override the preset's training examples per task.
+    #[arg(long)]
+    examples: Option<usize>,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+#[derive(Args)]
+pub struct SweepArgs {
+    #[arg(long, value_delimiter = ',', default_value = "4,16,64")]
+    tasks: Vec<usize>,
+    #[arg(long, value_delimiter = ',', default_value = "10,100,1000")]
+    examples: Vec<usize>,
+    /// Steps of each run.
+    #[arg(long, default_value_t = 800)]
+    steps: usize,
+    #[command(flatten)]
+    data: DataArgs,
+    #[arg(long)]
+    out: PathBuf,
+}
+
+fn dataset(args: &DataArgs) -> anyhow::Result<Dataset> {
+    let folder = match &args.data {
+        Some(folder) => folder.clone(),
+        None => {
+            let system = Path::new("/usr/share/datasets/fashion-mnist");
+            let bundled = Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/fashion-mnist");
+            if system.exists() {
+                system.to_owned()
+            } else {
+                bundled
+            }
+        }
+    };
+    let data = read_dataset(&folder)?;
+    eprintln!(
+        "data: {} ({} train, {} test images of {}×{}×{})",
+        folder.display(),
+        data.train.len(),
+        data.test.len(),
+        data.train.channels,
+        data.train.height,
+        data.train.width
+    );
+    Ok(data)
+}
+
+fn run_one(
+    config: &ArithConfig,
+    data: &Dataset,
+    out: &Path,
+    choice: DeviceChoice,
+) -> anyhow::Result<ArithResults> {
+    let chosen = device::choose(choice)?;
+    let tasks = generate(&config.tasks, &data.train, &data.test);
+    let bar = ProgressBar::new(config.steps as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{prefix} {bar:30} {pos}/{len} {elapsed} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.set_prefix(config.ablation.name());
+    let mut sink = |event: TrainEvent| {
+        if let TrainEvent::Step(report) = event {
+            bar.set_position(report.step as u64 + 1);
+            bar.set_message(format!(
+                "fit {:.5}  E[len] {:.1}  T {:.1}",
+                report.fit_loss, report.expected_length, report.temperature
+            ));
+        }
+    };
+    let device = chosen.device.clone().autodiff();
+    let (model, stats) = train(
+        config,
+        &tasks,
+        data,
+        &device,
+        &mut sink,
+        &RunControl::default(),
+    )?;
+    bar.finish_and_clear();
+    let results = evaluate(&model, config, &tasks, data, stats, &device);
+    checkpoint::save(&out.join(config.ablation.name()), model, config, &tasks)
+        .map_err(anyhow::Error::msg)?;
+    Ok(results)
+}
+
+pub fn run(command: &ArithCommand, choice: DeviceChoice) -> anyhow::Result<()> {
+    match command {
+        ArithCommand::Run(args) => run_methods(args, choice),
+        ArithCommand::Eval { run, data } => {
+            let data = dataset(data)?;
+            let chosen = device::choose(choice)?;
+            let device = chosen.device.clone().autodiff();
+            let (model, config, tasks) =
+                checkpoint::load(run, &device).map_err(anyhow::Error::msg)?;
+            let stats = roap_engine::arith::TrainStats {
+                steps: config.steps,
+                ..Default::default()
+            };
+            let results = evaluate(&model, &config, &tasks, &data, stats, &device);
+            print_results(&[results], None)
+        }
+        ArithCommand::Sweep(args) => sweep(args, choice),
+    }
+}
+
+fn run_methods(args: &RunArgs, choice: DeviceChoice) -> anyhow::Result<()> {
+    let data = dataset(&args.data)?;
+    let mut base = match args.preset {
+        Preset::Quick => ArithConfig::quick(),
+        Preset::Full => ArithConfig::full(),
+    };
+    base.seed = args.seed;
+    base.tasks.seed = args.seed;
+    base.model.image_channels = data.train.channels;
+    if let Some(steps) = args.steps {
+        base.steps = steps;
+    }
+    if let Some(tasks) = args.tasks {
+        base.tasks.tasks = tasks;
+    }
+    if let Some(examples) = args.examples {
+        base.tasks.train_examples = examples;
+    }
+    let methods: Vec<Ablation> = if args.ablation.iter().any(|a| a == "all") {
+        Ablation::ALL.to_vec()
+    } else {
+        args.ablation
+            .iter()
+            .map(|name| {
+                Ablation::from_name(name).with_context(|| {
+                    format!("unknown method {name:?}; known: full, no-program, no-amortized, no-gumbel, max-lines-10, reinforce, all")
+                })
+            })
+            .collect::<anyhow::Result<_>>()?
+    };
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    let mut rows = Vec::new();
+    for method in methods {
+        let config = ArithConfig {
+            ablation: method,
+            ..base.clone()
+        };
+        let results = run_one(&config, &data, &args.out, choice)?;
+        eprintln!("{}", serde_json::to_string(&results)?);
+        rows.push(results);
+        // Written after every method, so a long run leaves what it finished.
+        write_results(&args.out, &rows)?;
+    }
+    print_results(&rows, Some(&args.out))
+}
+
+fn markdown(rows: &[ArithResults]) -> String {
+    let mut text = String::from(
+        "| method | Program-Acc | Symbolic-Acc | Test-Symbolic-Acc | Loss | Test-Loss | OOD-Loss |\n|---|---|---|---|---|---|---|\n",
+    );
+    for r in rows {
+        text.push_str(&format!(
+            "| {} | {:.1}% | {:.1}% | {:.1}% | {:.2e} | {:.2e} | {:.2e} |\n",
+            r.method,
+            100.0 * r.program_acc,
+            100.0 * r.symbolic_acc,
+            100.0 * r.test_symbolic_acc,
+            r.loss,
+            r.test_loss,
+            r.ood_loss
+        ));
+    }
+    text
+}
+
+fn write_results(out: &Path, rows: &[ArithResults]) -> anyhow::Result<()> {
+    write_atomically(&out.join("results.md"), markdown(rows).as_bytes())?;
+    write_atomically(
+        &out.join("results.json"),
+        serde_json::to_string_pretty(rows)?.as_bytes(),
+    )
+}
+
+fn print_results(rows: &[ArithResults], _out: Option<&Path>) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    write!(stdout, "{}", markdown(rows))?;
+    let json = match rows {
+        [one] => serde_json::to_string(one)?,
+        many => serde_json::to_string(&serde_json::json!({ "rows": many }))?,
+    };
+    writeln!(stdout, "{json}")?;
+    Ok(())
+}
+
+fn sweep(args: &SweepArgs, choice: DeviceChoice) -> anyhow::Result<()> {
+    let data = dataset(&args.data)?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    let mut cells = Vec::new();
+    for &tasks in &args.tasks {
+        for &examples in &args.examples {
+            let mut config = ArithConfig::quick();
+            config.model.image_channels = data.train.channels;
+            config.steps = args.steps;
+            config.tasks.tasks = tasks;
+            config.tasks.train_examples = examples;
+            let out = args.out.join(format!("tasks{tasks}_examples{examples}"));
+            let results = run_one(&config, &data, &out, choice)?;
+            eprintln!(
+                "tasks {tasks} examples {examples}: {}",
+                serde_json::to_string(&results)?
+            );
+            cells.push(serde_json::json!({
+                "tasks": tasks,
+                "examples_per_task": examples,
+                "symbolic_acc": results.symbolic_acc,
+                "test_symbolic_acc": results.test_symbolic_acc,
+                "program_acc": results.program_acc,
+            }));
+        }
+    }
+    let mut table = String::from("| tasks \\ examples per task |");
+    for e in &args.examples {
+        table.push_str(&format!(" {e} |"));
+    }
+    table.push_str(&format!("\n|---|{}\n", "---|".repeat(args.examples.len())));
+    for (i, t) in args.tasks.iter().enumerate() {
+        table.push_str(&format!("| {t} |"));
+        for j in 0..args.examples.len() {
+            let cell = &cells[i * args.examples.len() + j];
+            table.push_str(&format!(
+                " {:.1}% |",
+                100.0 * cell["symbolic_acc"].as_f64().unwrap_or(f64::NAN)
+            ));
+        }
+        table.push('\n');
+    }
+    write_atomically(&args.out.join("sweep.md"), table.as_bytes())?;
+    let json = serde_json::to_string(&serde_json::json!({ "cells": cells }))?;
+    write_atomically(&args.out.join("sweep.json"), json.as_bytes())?;
+    let mut stdout = std::io::stdout().lock();
+    write!(stdout, "{table}")?;
+    writeln!(stdout, "{json}")?;
+    Ok(())
+}
