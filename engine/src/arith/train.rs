@@ -100,7 +100,12 @@ pub struct ArithConfig {
 }
 
 impl ArithConfig {
-    /// Finishes in a few minutes on two CPU cores.
+    /// Finishes in about five minutes on two CPU cores.
+    ///
+    /// Two departures from App. A.1, both measured: Adam's step is 3e-3, not 3e-4 (at 600
+    /// steps 3e-4 left Symbolic-Acc at 4 %, 3e-3 reached 24 %), and the temperature anneals
+    /// geometrically from 1 to 0.1 instead of 1, then 3 for the last quarter (1500 steps:
+    /// Program-Acc 55 % annealed; the paper's schedule never committed at this scale).
     pub fn quick() -> Self {
         Self {
             tasks: TaskConfig {
@@ -113,12 +118,12 @@ impl ArithConfig {
             steps: 1500,
             batch_tasks: 8,
             batch_examples: 12,
-            learning_rate: 3e-4,
+            learning_rate: 3e-3,
             length_penalty: 1e-4,
             samples: 3,
-            // App. A.1: 1, then 3 for the last quarter (epochs 15–20 of 20).
-            temperature: TemperatureSchedule::Steps {
-                steps: vec![(0.0, 1.0), (0.75, 3.0)],
+            temperature: TemperatureSchedule::Exponential {
+                start: 1.0,
+                end: 0.1,
             },
             ablation: Ablation::Full,
             eval_images: 2000,
@@ -127,17 +132,24 @@ impl ArithConfig {
         }
     }
 
-    /// The scale the note reports: more tasks, examples and steps (well under an hour).
+    /// The App. A.1 schedule: temperature 1, then 3 from three quarters of training.
+    pub fn paper_temperature() -> TemperatureSchedule {
+        TemperatureSchedule::Steps {
+            steps: vec![(0.0, 1.0), (0.75, 3.0)],
+        }
+    }
+
+    /// The scale the note reports: more tasks, examples and steps (about half an hour on two
+    /// CPU cores).
     pub fn full() -> Self {
         Self {
             tasks: TaskConfig {
-                tasks: 200,
+                tasks: 100,
                 train_examples: 1000,
                 test_examples: 200,
                 seed: 0,
             },
-            steps: 5000,
-            batch_tasks: 12,
+            steps: 8000,
             ..Self::quick()
         }
     }
@@ -289,6 +301,7 @@ pub fn train(
         if !control.checkpoint() {
             break;
         }
+        stats.steps = step + 1;
         if cursor + batch > order.len() {
             order.shuffle(&mut rng);
             cursor = 0;
@@ -363,7 +376,6 @@ pub fn train(
         }));
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         model = optimizer.step(config.learning_rate, model, grads);
-        stats.steps = step + 1;
     }
     stats.seconds = started.elapsed().as_secs_f64();
     Ok((model, stats))
@@ -372,6 +384,7 @@ pub fn train(
 /// How a training run went.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct TrainStats {
+    /// Steps run (skipped ones included).
     pub steps: usize,
     pub skipped_steps: usize,
     pub seconds: f64,
@@ -532,6 +545,8 @@ pub fn evaluate(
     stats: TrainStats,
     device: &Device,
 ) -> ArithResults {
+    // The test-time draws of min-sampling are seeded: the same model scores the same.
+    device.seed(config.seed ^ 0xe7a1);
     let limit = config.eval_examples.max(1);
     let values_of = |set: &ImageSet, examples: &[Example]| -> Vec<[f32; VARIABLES]> {
         let indices: Vec<u32> = examples.iter().flat_map(|e| e.images).collect();

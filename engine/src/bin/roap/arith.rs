@@ -71,6 +71,13 @@ pub struct RunArgs {
     /// Override the preset's training examples per task.
     #[arg(long)]
     examples: Option<usize>,
+    /// Override Adam's step size.
+    #[arg(long)]
+    learning_rate: Option<f64>,
+    /// Gumbel-softmax temperature at the first and last step, geometric in between,
+    /// instead of the preset's schedule.
+    #[arg(long, num_args = 2, value_names = ["START", "END"])]
+    temperature: Option<Vec<f64>>,
     #[arg(long, default_value_t = 0)]
     seed: u64,
 }
@@ -132,6 +139,17 @@ fn run_one(
     bar.set_prefix(config.ablation.name());
     let mut sink = |event: TrainEvent| {
         if let TrainEvent::Step(report) = event {
+            if report.step % 100 == 0 {
+                bar.suspend(|| {
+                    tracing::info!(
+                        step = report.step,
+                        fit = report.fit_loss,
+                        expected_length = report.expected_length,
+                        temperature = report.temperature,
+                        "training"
+                    );
+                });
+            }
             bar.set_position(report.step as u64 + 1);
             bar.set_message(format!(
                 "fit {:.5}  E[len] {:.1}  T {:.1}",
@@ -192,6 +210,15 @@ fn run_methods(args: &RunArgs, choice: DeviceChoice) -> anyhow::Result<()> {
     }
     if let Some(examples) = args.examples {
         base.tasks.train_examples = examples;
+    }
+    if let Some(lr) = args.learning_rate {
+        base.learning_rate = lr;
+    }
+    if let Some(t) = &args.temperature {
+        base.temperature = roap_engine::train::TemperatureSchedule::Exponential {
+            start: t.first().copied().unwrap_or(1.0),
+            end: t.get(1).copied().unwrap_or(0.1),
+        };
     }
     let methods: Vec<Ablation> = if args.ablation.iter().any(|a| a == "all") {
         Ablation::ALL.to_vec()

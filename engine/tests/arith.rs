@@ -1,0 +1,160 @@
+//! The arithmetic domain end to end on the bundled Fashion-MNIST subset: data, tasks, a
+//! short training run of every method, Table 1's metrics, and a saved run that evaluates
+//! the same when loaded.
+
+#![allow(clippy::unwrap_used)] // Test helpers may panic on broken invariants.
+
+use std::path::Path;
+
+use burn::tensor::Device;
+use roap_engine::arith::train::checkpoint;
+use roap_engine::arith::{
+    Ablation, ArithConfig, Dataset, TaskConfig, evaluate, generate, read_dataset, train,
+};
+use roap_engine::train::{RunControl, TrainEvent};
+
+fn subset() -> Dataset {
+    read_dataset(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/fashion-mnist")).unwrap()
+}
+
+fn small(ablation: Ablation, steps: usize) -> ArithConfig {
+    ArithConfig {
+        tasks: TaskConfig {
+            tasks: 8,
+            train_examples: 60,
+            test_examples: 20,
+            seed: 3,
+        },
+        steps,
+        batch_tasks: 4,
+        batch_examples: 8,
+        eval_images: 200,
+        eval_examples: 20,
+        ablation,
+        ..ArithConfig::quick()
+    }
+}
+
+#[test]
+fn the_bundled_subset_is_balanced_fashion_mnist() {
+    let data = subset();
+    assert_eq!((data.train.len(), data.test.len()), (3000, 1000));
+    assert_eq!(
+        (data.train.channels, data.train.height, data.train.width),
+        (1, 28, 28)
+    );
+    for digit in 0..10u8 {
+        assert_eq!(
+            data.train.labels.iter().filter(|&&l| l == digit).count(),
+            300
+        );
+    }
+    // Pixels are in [0, 1] and not all blank.
+    assert!(data.train.pixels.iter().all(|p| (0.0..=1.0).contains(p)));
+    assert!(data.train.pixels.iter().any(|&p| p > 0.5));
+}
+
+#[test]
+fn training_lowers_the_loss_and_a_saved_run_evaluates_the_same() {
+    let data = subset();
+    let config = small(Ablation::Full, 200);
+    let tasks = generate(&config.tasks, &data.train, &data.test);
+    assert_eq!(tasks.len(), 8);
+    let device = Device::flex().autodiff();
+    let mut fits = Vec::new();
+    let (model, stats) = train(
+        &config,
+        &tasks,
+        &data,
+        &device,
+        &mut |e| {
+            if let TrainEvent::Step(s) = e {
+                fits.push(s.fit_loss);
+            }
+        },
+        &RunControl::default(),
+    )
+    .unwrap();
+    assert_eq!(stats.steps, 200);
+    let early: f64 = fits[..20].iter().sum::<f64>() / 20.0;
+    let late: f64 = fits[fits.len() - 20..].iter().sum::<f64>() / 20.0;
+    assert!(late < 0.85 * early, "fit went from {early} to {late}");
+
+    let results = evaluate(&model, &config, &tasks, &data, stats, &device);
+    for accuracy in [
+        results.program_acc,
+        results.symbolic_acc,
+        results.test_symbolic_acc,
+    ] {
+        assert!((0.0..=1.0).contains(&accuracy), "{results:?}");
+    }
+    assert!(
+        results.loss.is_finite() && results.test_loss.is_finite() && results.ood_loss.is_finite()
+    );
+
+    let dir = std::env::temp_dir().join(format!("roap_arith_{}", std::process::id()));
+    checkpoint::save(&dir, model, &config, &tasks).unwrap();
+    let (loaded, loaded_config, loaded_tasks) = checkpoint::load(&dir, &device).unwrap();
+    assert_eq!(loaded_config, config);
+    assert_eq!(loaded_tasks, tasks);
+    let again = evaluate(
+        &loaded,
+        &loaded_config,
+        &loaded_tasks,
+        &data,
+        stats,
+        &device,
+    );
+    assert_eq!(again.symbolic_acc, results.symbolic_acc);
+    assert_eq!(again.program_acc, results.program_acc);
+    assert!((again.loss - results.loss).abs() < 1e-9);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn every_ablation_trains_and_evaluates() {
+    let data = subset();
+    let device = Device::flex().autodiff();
+    for ablation in Ablation::ALL {
+        let config = small(ablation, 6);
+        let tasks = generate(&config.tasks, &data.train, &data.test);
+        let (model, stats) = train(
+            &config,
+            &tasks,
+            &data,
+            &device,
+            &mut |_| {},
+            &RunControl::default(),
+        )
+        .unwrap();
+        assert_eq!(stats.steps, 6, "{ablation:?}");
+        assert!(stats.skipped_steps < 6, "{ablation:?}: every step skipped");
+        let results = evaluate(&model, &config, &tasks, &data, stats, &device);
+        assert_eq!(results.method, ablation.label());
+        if ablation == Ablation::NoProgram {
+            assert_eq!(results.program_acc, 0.0, "no program, no Program-Acc");
+        }
+        assert!(results.test_loss.is_finite(), "{ablation:?}: {results:?}");
+    }
+}
+
+#[test]
+fn images_of_the_wrong_kind_are_a_clear_error() {
+    let data = subset();
+    let mut config = small(Ablation::Full, 2);
+    config.model.image_channels = 3;
+    let tasks = generate(&config.tasks, &data.train, &data.test);
+    let device = Device::flex().autodiff();
+    let err = train(
+        &config,
+        &tasks,
+        &data,
+        &device,
+        &mut |_| {},
+        &RunControl::default(),
+    )
+    .err()
+    .unwrap();
+    assert!(err.to_string().contains("channels"), "{err}");
+    assert!(read_dataset(Path::new("/nonexistent")).is_err());
+}
