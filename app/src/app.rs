@@ -257,9 +257,16 @@ impl StudioApp {
                             outcome,
                             chamfer_vs_full,
                         } = *result;
+                        let how = match outcome.stop {
+                            roap_engine::graphics::StopReason::Finished => "finished",
+                            roap_engine::graphics::StopReason::Cancelled => "stopped",
+                            roap_engine::graphics::StopReason::NonFiniteLoss => {
+                                "stopped (the loss was not a number; kept the last good program)"
+                            }
+                        };
                         self.status = format!(
-                            "synthesis {:?} after {} steps in {:.1} s",
-                            outcome.stop, outcome.steps, outcome.seconds
+                            "synthesis {how} after {} steps in {:.1} s",
+                            outcome.steps, outcome.seconds
                         );
                         self.run.finish(outcome, chamfer_vs_full);
                         self.request_geometry();
