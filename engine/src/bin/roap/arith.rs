@@ -74,6 +74,12 @@ pub struct RunArgs {
     /// Override Adam's step size.
     #[arg(long)]
     learning_rate: Option<f64>,
+    /// Override the CNN's width (channels of its residual blocks).
+    #[arg(long)]
+    channels: Option<usize>,
+    /// Override the min-sampling draws per task and step.
+    #[arg(long)]
+    samples: Option<usize>,
     /// Gumbel-softmax temperature at the first and last step, geometric in between,
     /// instead of the preset's schedule.
     #[arg(long, num_args = 2, value_names = ["START", "END"])]
@@ -213,6 +219,12 @@ fn run_methods(args: &RunArgs, choice: DeviceChoice) -> anyhow::Result<()> {
     }
     if let Some(lr) = args.learning_rate {
         base.learning_rate = lr;
+    }
+    if let Some(channels) = args.channels {
+        base.model.channels = channels;
+    }
+    if let Some(samples) = args.samples {
+        base.samples = samples;
     }
     if let Some(t) = &args.temperature {
         base.temperature = roap_engine::train::TemperatureSchedule::Exponential {
