@@ -201,7 +201,7 @@ impl StudioApp {
         // No fill: the viewport covers the centre, and every pixel costs on a software GPU.
         egui::CentralPanel::default()
             .frame(egui::Frame::NONE)
-            .show(ui, |ui| self.central_ui(ui, &mut actions));
+            .show(ui, |ui| self.central_ui(ui));
         self.errors_ui(&ctx);
 
         for action in actions {
@@ -300,9 +300,7 @@ impl StudioApp {
                 match result {
                     Ok(completion) => {
                         self.status = format!("completed in {:.2} s", completion.seconds);
-                        let mut scene = self.scene_base();
-                        scene.reconstruction = self.scene.reconstruction.clone();
-                        scene.parts = self.scene.parts.clone();
+                        let mut scene = self.next_scene();
                         scene.completion = Some(completion.surface.clone());
                         self.scene = Arc::new(scene);
                         self.completion = Some(*completion);
@@ -444,6 +442,15 @@ impl StudioApp {
         scene
     }
 
+    /// A new scene revision with the current program geometry and completion kept.
+    fn next_scene(&mut self) -> SceneMeshes {
+        let mut scene = self.scene_base();
+        scene.reconstruction = self.scene.reconstruction.clone();
+        scene.parts = self.scene.parts.clone();
+        scene.completion = self.scene.completion.clone();
+        scene
+    }
+
     fn checkpoint(&self) -> PathBuf {
         self.settings
             .checkpoint
@@ -567,15 +574,8 @@ impl StudioApp {
             pixels => pixels.clone(),
         };
         // The scene revision the result will belong to; anything older is dropped.
-        let revision = self.scene_revision + 1;
-        self.scene = Arc::new({
-            let mut scene = self.scene_base();
-            scene.reconstruction = self.scene.reconstruction.clone();
-            scene.parts = self.scene.parts.clone();
-            scene.completion = self.scene.completion.clone();
-            scene
-        });
-        debug_assert_eq!(revision, self.scene_revision);
+        self.scene = Arc::new(self.next_scene());
+        let revision = self.scene_revision;
         let lines_off = self.lines_off.clone();
         self.geometry_busy = true;
         self.jobs.spawn(
@@ -807,7 +807,7 @@ impl StudioApp {
             .collect()
     }
 
-    fn central_ui(&mut self, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
+    fn central_ui(&mut self, ui: &mut egui::Ui) {
         let Some(shape) = &self.shape else {
             ui.centered_and_justified(|ui| {
                 let text = if let Some(path) = &self.loading {
@@ -867,7 +867,6 @@ impl StudioApp {
             self.settings.crop.offset =
                 (self.settings.crop.offset - delta * 0.003).clamp(-0.5, 0.5);
         }
-        let _ = actions;
         self.camera_persist();
     }
 

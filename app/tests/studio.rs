@@ -39,6 +39,28 @@ fn step_until(harness: &mut Harness<'_, StudioApp>, what: &str, done: impl Fn(&S
     harness.step();
 }
 
+/// A studio with the bundled sample `name` open.
+fn opened(settings: Settings, name: &str) -> Harness<'static, StudioApp> {
+    let mut app = StudioApp::new(settings);
+    app.open(sample(name));
+    let mut harness = harness(app);
+    step_until(&mut harness, &format!("the {name} to load"), |app| {
+        app.shape.is_some()
+    });
+    harness
+}
+
+/// Synthesis settings small enough for a test on two cores, large enough to fit something.
+fn small_runs(steps: usize) -> Settings {
+    let mut settings = Settings::default();
+    settings.synthesis.steps = steps;
+    settings.synthesis.lines = 4;
+    settings.synthesis.parts = 8;
+    settings.synthesis.resolution = 32;
+    settings.device = roap_engine::device::DeviceChoice::Cpu;
+    settings
+}
+
 fn sample(name: &str) -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join(format!("../samples/shapes/{name}.binvox"))
@@ -134,10 +156,7 @@ fn fixture_events(app: &StudioApp) {
 
 #[test]
 fn fixture_events_fill_the_panels_and_a_line_can_be_switched_off() {
-    let mut app = StudioApp::new(Settings::default());
-    app.open(sample("table"));
-    let mut harness = harness(app);
-    step_until(&mut harness, "the table to load", |app| app.shape.is_some());
+    let mut harness = opened(Settings::default(), "table");
     fixture_events(harness.state());
     step_until(&mut harness, "the program's meshes", |app| {
         app.scene.parts.len() == 2
@@ -209,10 +228,7 @@ fn fixture_events_fill_the_panels_and_a_line_can_be_switched_off() {
 
 #[test]
 fn choosing_a_crop_sets_the_engines_crop_and_the_viewports_clip() {
-    let mut app = StudioApp::new(Settings::default());
-    app.open(sample("mug"));
-    let mut harness = harness(app);
-    step_until(&mut harness, "the mug to load", |app| app.shape.is_some());
+    let mut harness = opened(Settings::default(), "mug");
 
     harness.get_by_label("Half-plane").click();
     harness.run_steps(2);
@@ -236,17 +252,8 @@ fn choosing_a_crop_sets_the_engines_crop_and_the_viewports_clip() {
 
 #[test]
 fn clicking_synthesize_runs_a_synthesis_and_completion_uses_the_checkpoint() {
-    let mut settings = Settings::default();
-    // Small enough for a test on two cores, large enough to fit something.
-    settings.synthesis.steps = 40;
-    settings.synthesis.lines = 4;
-    settings.synthesis.parts = 8;
-    settings.synthesis.resolution = 32;
-    settings.device = roap_engine::device::DeviceChoice::Cpu;
-    let mut app = StudioApp::new(settings);
-    app.open(sample("table"));
-    let mut harness = harness(app);
-    step_until(&mut harness, "the table to load", |app| app.shape.is_some());
+    let settings = small_runs(40);
+    let mut harness = opened(settings, "table");
 
     harness.get_by_label("Synthesize").click();
     harness.run_steps(1);
@@ -314,10 +321,7 @@ fn a_malformed_file_shows_an_error_and_keeps_the_session() {
     let bad = dir.join("broken.binvox");
     std::fs::write(&bad, b"#binvox 1\ndim 64 64 64\ngarbage").unwrap();
 
-    let mut app = StudioApp::new(Settings::default());
-    app.open(sample("mug"));
-    let mut harness = harness(app);
-    step_until(&mut harness, "the mug to load", |app| app.shape.is_some());
+    let mut harness = opened(Settings::default(), "mug");
     harness.state_mut().open(bad.clone());
     step_until(&mut harness, "the error", |app| !app.errors.is_empty());
     harness.get_by_label("Errors");
@@ -341,10 +345,7 @@ fn a_malformed_file_shows_an_error_and_keeps_the_session() {
 fn exports_write_files_atomically_and_report_failures() {
     let dir = std::env::temp_dir().join(format!("roap_app_exports_{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let mut app = StudioApp::new(Settings::default());
-    app.open(sample("table"));
-    let mut harness = harness(app);
-    step_until(&mut harness, "the table to load", |app| app.shape.is_some());
+    let mut harness = opened(Settings::default(), "table");
     fixture_events(harness.state());
     step_until(&mut harness, "the program's meshes", |app| {
         app.scene.parts.len() == 2
@@ -396,16 +397,8 @@ fn settings_survive_a_restart() {
 
 #[test]
 fn pause_holds_the_run_and_stop_keeps_what_it_found() {
-    let mut settings = Settings::default();
-    settings.synthesis.steps = 5_000;
-    settings.synthesis.lines = 4;
-    settings.synthesis.parts = 8;
-    settings.synthesis.resolution = 32;
-    settings.device = roap_engine::device::DeviceChoice::Cpu;
-    let mut app = StudioApp::new(settings);
-    app.open(sample("shelf"));
-    let mut harness = harness(app);
-    step_until(&mut harness, "the shelf to load", |app| app.shape.is_some());
+    let settings = small_runs(5_000);
+    let mut harness = opened(settings, "shelf");
     harness.get_by_label("Synthesize").click();
     step_until(&mut harness, "a few steps", |app| app.run.steps.len() >= 5);
 

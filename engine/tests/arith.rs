@@ -7,14 +7,32 @@
 use std::path::Path;
 
 use burn::tensor::Device;
+use roap_engine::arith::model::ArithModel;
 use roap_engine::arith::train::checkpoint;
 use roap_engine::arith::{
-    Ablation, ArithConfig, Dataset, TaskConfig, evaluate, generate, read_dataset, train,
+    Ablation, ArithConfig, ArithError, Dataset, Task, TaskConfig, TrainStats, evaluate, generate,
+    read_dataset, train,
 };
 use roap_engine::train::{RunControl, TrainEvent};
 
 fn subset() -> Dataset {
     read_dataset(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/fashion-mnist")).unwrap()
+}
+
+fn train_quietly(
+    config: &ArithConfig,
+    tasks: &[Task],
+    data: &Dataset,
+    device: &Device,
+) -> Result<(ArithModel, TrainStats), ArithError> {
+    train(
+        config,
+        tasks,
+        data,
+        device,
+        &mut |_| {},
+        &RunControl::default(),
+    )
 }
 
 fn small(ablation: Ablation, steps: usize) -> ArithConfig {
@@ -118,15 +136,7 @@ fn every_ablation_trains_and_evaluates() {
     for ablation in Ablation::ALL {
         let config = small(ablation, 6);
         let tasks = generate(&config.tasks, &data.train, &data.test);
-        let (model, stats) = train(
-            &config,
-            &tasks,
-            &data,
-            &device,
-            &mut |_| {},
-            &RunControl::default(),
-        )
-        .unwrap();
+        let (model, stats) = train_quietly(&config, &tasks, &data, &device).unwrap();
         assert_eq!(stats.steps, 6, "{ablation:?}");
         assert!(stats.skipped_steps < 6, "{ablation:?}: every step skipped");
         let results = evaluate(&model, &config, &tasks, &data, stats, &device);
@@ -145,16 +155,9 @@ fn images_of_the_wrong_kind_are_a_clear_error() {
     config.model.image_channels = 3;
     let tasks = generate(&config.tasks, &data.train, &data.test);
     let device = Device::flex().autodiff();
-    let err = train(
-        &config,
-        &tasks,
-        &data,
-        &device,
-        &mut |_| {},
-        &RunControl::default(),
-    )
-    .err()
-    .unwrap();
+    let err = train_quietly(&config, &tasks, &data, &device)
+        .err()
+        .unwrap();
     assert!(err.to_string().contains("channels"), "{err}");
     assert!(read_dataset(Path::new("/nonexistent")).is_err());
 }

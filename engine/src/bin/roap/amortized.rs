@@ -19,7 +19,7 @@ use roap_engine::graphics::{Reconstruction, Target, meshes::program_surface};
 use roap_engine::metrics;
 use roap_engine::train::{RunControl, TrainEvent};
 
-use super::write_atomically;
+use super::{write_atomically, write_program};
 
 /// Shapes for training or evaluation.
 #[derive(Args)]
@@ -275,14 +275,7 @@ pub fn run_complete(args: &CompleteArgs, choice: DeviceChoice) -> anyhow::Result
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
     let program = &completion.program;
-    write_atomically(
-        &args.out.join("program.txt"),
-        program.to_string().as_bytes(),
-    )?;
-    write_atomically(
-        &args.out.join("program.json"),
-        serde_json::to_string_pretty(program)?.as_bytes(),
-    )?;
+    write_program(&args.out, program)?;
     let chamfer_full = match &completion.reconstruction {
         Some(Reconstruction::Voxels(v)) => metrics::chamfer_x1000(&full, v, args.seed),
         _ => None,

@@ -193,7 +193,7 @@ pub fn run(command: &ArithCommand, choice: DeviceChoice) -> anyhow::Result<()> {
                 ..Default::default()
             };
             let results = evaluate(&model, &config, &tasks, &data, stats, &device);
-            print_results(&[results], None)
+            print_results(&[results])
         }
         ArithCommand::Sweep(args) => sweep(args, choice),
     }
@@ -258,7 +258,7 @@ fn run_methods(args: &RunArgs, choice: DeviceChoice) -> anyhow::Result<()> {
         // Written after every method, so a long run leaves what it finished.
         write_results(&args.out, &rows)?;
     }
-    print_results(&rows, Some(&args.out))
+    print_results(&rows)
 }
 
 fn markdown(rows: &[ArithResults]) -> String {
@@ -288,7 +288,7 @@ fn write_results(out: &Path, rows: &[ArithResults]) -> anyhow::Result<()> {
     )
 }
 
-fn print_results(rows: &[ArithResults], _out: Option<&Path>) -> anyhow::Result<()> {
+fn print_results(rows: &[ArithResults]) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
     write!(stdout, "{}", markdown(rows))?;
     let json = match rows {

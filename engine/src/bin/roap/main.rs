@@ -541,6 +541,18 @@ fn pack(
 
 /// Writes `bytes` to a temporary file beside `path`, then renames it over `path`, so a
 /// failure never leaves a half-written file.
+/// `program.txt` (text form) and `program.json` (re-evaluates exactly) in `out`.
+fn write_program(
+    out: &std::path::Path,
+    program: &roap_engine::graphics::GraphicsProgram,
+) -> anyhow::Result<()> {
+    write_atomically(&out.join("program.txt"), program.to_string().as_bytes())?;
+    write_atomically(
+        &out.join("program.json"),
+        serde_json::to_string_pretty(program)?.as_bytes(),
+    )
+}
+
 fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
     roap_engine::export::write_atomically(path, bytes)
         .with_context(|| format!("writing {}", path.display()))

@@ -16,7 +16,7 @@ use roap_engine::graphics::{
 };
 use roap_engine::train::{RunControl, TemperatureSchedule, TrainEvent};
 
-use super::write_atomically;
+use super::{write_atomically, write_program};
 
 #[derive(Args)]
 pub struct SynthArgs {
@@ -200,14 +200,7 @@ pub fn run_synth(args: &SynthArgs, choice: DeviceChoice) -> anyhow::Result<()> {
     bar.finish_and_clear();
 
     let program = &outcome.program;
-    write_atomically(
-        &args.out.join("program.txt"),
-        program.to_string().as_bytes(),
-    )?;
-    write_atomically(
-        &args.out.join("program.json"),
-        serde_json::to_string_pretty(program)?.as_bytes(),
-    )?;
+    write_program(&args.out, program)?;
     // Completion quality: against the full shape when the input was cropped.
     let against_full = match (&crop, full, &outcome.reconstruction) {
         (Crop::None, ..) => None,
