@@ -10,8 +10,8 @@ use burn::tensor::Device;
 use roap_engine::arith::model::ArithModel;
 use roap_engine::arith::train::checkpoint;
 use roap_engine::arith::{
-    Ablation, ArithConfig, ArithError, Dataset, Task, TaskConfig, TrainStats, evaluate, generate,
-    read_dataset, train,
+    Ablation, ArithConfig, ArithError, Dataset, Task, TaskConfig, TrainStats, evaluate, formula,
+    generate, read_dataset, train,
 };
 use roap_engine::train::{RunControl, TrainEvent};
 
@@ -98,7 +98,18 @@ fn training_lowers_the_loss_and_a_saved_run_evaluates_the_same() {
     let late: f64 = fits[fits.len() - 20..].iter().sum::<f64>() / 20.0;
     assert!(late < 0.85 * early, "fit went from {early} to {late}");
 
-    let results = evaluate(&model, &config, &tasks, &data, stats, &device);
+    let evaluation = evaluate(&model, &config, &tasks, &data, stats, &device);
+    let results = evaluation.results.clone();
+    assert_eq!(evaluation.tasks.len(), tasks.len());
+    let correct = evaluation.tasks.iter().filter(|t| t.correct).count();
+    assert_eq!(correct as f64 / tasks.len() as f64, results.program_acc);
+    for (outcome, task) in evaluation.tasks.iter().zip(&tasks) {
+        assert_eq!(outcome.equation, formula(&task.equation));
+        assert!(
+            outcome.program.is_some(),
+            "the full method finds a program for every task"
+        );
+    }
     for accuracy in [
         results.program_acc,
         results.symbolic_acc,
@@ -122,7 +133,8 @@ fn training_lowers_the_loss_and_a_saved_run_evaluates_the_same() {
         &data,
         stats,
         &device,
-    );
+    )
+    .results;
     assert_eq!(again.symbolic_acc, results.symbolic_acc);
     assert_eq!(again.program_acc, results.program_acc);
     assert!((again.loss - results.loss).abs() < 1e-9);
@@ -139,7 +151,7 @@ fn every_ablation_trains_and_evaluates() {
         let (model, stats) = train_quietly(&config, &tasks, &data, &device).unwrap();
         assert_eq!(stats.steps, 6, "{ablation:?}");
         assert!(stats.skipped_steps < 6, "{ablation:?}: every step skipped");
-        let results = evaluate(&model, &config, &tasks, &data, stats, &device);
+        let results = evaluate(&model, &config, &tasks, &data, stats, &device).results;
         assert_eq!(results.method, ablation.label());
         if ablation == Ablation::NoProgram {
             assert_eq!(results.program_acc, 0.0, "no program, no Program-Acc");

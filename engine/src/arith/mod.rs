@@ -10,5 +10,8 @@ pub mod tasks;
 pub mod train;
 
 pub use images::{Dataset, ImageSet, read_dataset};
-pub use tasks::{Example, Task, TaskConfig, generate};
-pub use train::{Ablation, ArithConfig, ArithError, ArithResults, TrainStats, evaluate, train};
+pub use tasks::{Example, Task, TaskConfig, formula, generate};
+pub use train::{
+    Ablation, ArithConfig, ArithError, ArithResults, Evaluation, TaskOutcome, TrainStats, evaluate,
+    train,
+};

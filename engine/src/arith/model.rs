@@ -6,11 +6,11 @@
 
 use burn::module::{Module, Param};
 use burn::nn::{Linear, LinearConfig};
-use burn::tensor::activation::{relu, sigmoid};
+use burn::tensor::activation::{relu, softmax};
 use burn::tensor::{Device, Distribution, Int, Tensor};
 use serde::{Deserialize, Serialize};
 
-use super::tasks::VARIABLES;
+use super::tasks::{DIGIT_SCALE, VARIABLES};
 use crate::relaxed::ArchitectureLogits;
 
 /// Sizes of the networks.
@@ -19,6 +19,8 @@ use crate::relaxed::ArchitectureLogits;
 pub struct ModelConfig {
     /// Image channels (1: MNIST / Fashion-MNIST; 3: CIFAR-10).
     pub image_channels: usize,
+    /// Image height and width (28 × 28: MNIST / Fashion-MNIST; 32 × 32: CIFAR-10).
+    pub image_size: [usize; 2],
     /// Channels of the CNN's residual blocks.
     pub channels: usize,
     /// Code lines of the program (the paper's L = 30).
@@ -32,6 +34,7 @@ impl Default for ModelConfig {
     fn default() -> Self {
         Self {
             image_channels: 1,
+            image_size: [28, 28],
             channels: 16,
             lines: 30,
             embedding: 32,
@@ -125,11 +128,11 @@ impl ResidualBlock {
 /// Side of the stem's non-overlapping patches.
 const PATCH: usize = 4;
 
-/// Image → scalar in (0, 1): a patchify stem (4×4 patches, like ConvNeXt's), two residual
-/// blocks of 3×3 convolutions at 1/4 resolution, global average pool, two linear layers.
-/// ~40k parameters at the default width. ResNet-18 (11M parameters) is far too slow to
-/// train on two CPU cores, and 28×28 images need no such depth; the sigmoid bounds the
-/// values the program multiplies.
+/// Image → scalar in [0, 0.9]: a patchify stem (4×4 patches, like ConvNeXt's), two residual
+/// blocks of 3×3 convolutions at 1/4 resolution, two linear layers to ten digit scores,
+/// their softmax's expected digit / 10. ~60k parameters at the default width. ResNet-18
+/// (11M parameters) is far too slow to train on two CPU cores, and 28×28 images need no
+/// such depth; the bounded output keeps the products the program forms in range.
 #[derive(Module, Debug)]
 pub struct DigitNet {
     stem: Linear,
@@ -142,12 +145,13 @@ pub struct DigitNet {
 impl DigitNet {
     pub fn new(config: &ModelConfig, device: &Device) -> Self {
         let c1 = config.channels;
+        let [h, w] = config.image_size;
         Self {
             stem: LinearConfig::new(config.image_channels * PATCH * PATCH, c1).init(device),
             block1: ResidualBlock::new(c1, device),
             block2: ResidualBlock::new(c1, device),
-            hidden: LinearConfig::new(c1, 32).init(device),
-            out: LinearConfig::new(32, 1).init(device),
+            hidden: LinearConfig::new(c1 * (h / PATCH) * (w / PATCH), 64).init(device),
+            out: LinearConfig::new(64, DIGITS).init(device),
         }
     }
 
@@ -164,11 +168,22 @@ impl DigitNet {
         let c1 = self.stem.weight.dims()[1];
         let x = relu(self.stem.forward(patches)).reshape([b, gh, gw, c1]);
         let x = self.block2.forward(self.block1.forward(x)); // [B, gh, gw, c1]
-        let pooled = x.mean_dim(2).mean_dim(1).reshape([b, c1]);
-        let value = self.out.forward(relu(self.hidden.forward(pooled)));
-        sigmoid(value).flatten::<1>(0, 1)
+        // Flattened, not pooled: where the parts of a garment sit tells the classes apart
+        // (supervised on the labels, Test-Symbolic-Acc 65 % flattened vs ~55 % pooled).
+        let features = x.reshape([b, gh * gw * c1]);
+        let scores = self.out.forward(relu(self.hidden.forward(features)));
+        // Expected digit under a softmax over the ten: a scalar, as the program needs, that
+        // learns like a classifier (73 % vs 65 % for one sigmoid unit, supervised, 2000 steps).
+        let digits = Tensor::<1, Int>::arange(0..DIGITS as i64, &scores.device())
+            .float()
+            .mul_scalar(DIGIT_SCALE)
+            .unsqueeze_dim::<2>(0);
+        (softmax(scores, 1) * digits).sum_dim(1).flatten::<1>(0, 1)
     }
 }
+
+/// The CNN reads each image as one of ten digits.
+const DIGITS: usize = 10;
 
 fn logit_width(lines: usize, ops: usize) -> usize {
     lines * ops + 2 * lines * (VARIABLES + lines)

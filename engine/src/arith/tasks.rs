@@ -7,7 +7,7 @@ use rand::{Rng, SeedableRng as _};
 use serde::{Deserialize, Serialize};
 
 use super::images::ImageSet;
-use crate::dsl::{Line, OpSet, Program};
+use crate::dsl::{Line, OpSet, Program, Semantics};
 
 /// Input variables of every equation.
 pub const VARIABLES: usize = 3;
@@ -89,6 +89,30 @@ fn random_equation(rng: &mut impl Rng, operators: usize) -> Program {
         )
         .unwrap_or_else(|_| unreachable!("x0 + x1 is a valid program"))
     })
+}
+
+/// A program over the arithmetic ops written as one expression over `a`, `b`, `c`, e.g.
+/// `(a + b) * c`: shared lines are written out at every use, skips vanish.
+pub fn formula(program: &Program) -> String {
+    fn write(program: &Program, id: usize, top: bool) -> String {
+        if id < VARIABLES {
+            return ["a", "b", "c"][id].to_owned();
+        }
+        let line = &program.lines()[id - VARIABLES];
+        let symbol = match program.ops().ops[line.op].semantics {
+            Semantics::Add => "+",
+            Semantics::Sub => "-",
+            Semantics::Mul => "*",
+            _ => return write(program, line.left, top),
+        };
+        let text = format!(
+            "{} {symbol} {}",
+            write(program, line.left, false),
+            write(program, line.right, false)
+        );
+        if top { text } else { format!("({text})") }
+    }
+    write(program, program.output_id(), true)
 }
 
 /// The equation's value for digit labels.
@@ -198,6 +222,18 @@ pub fn generate(config: &TaskConfig, train: &ImageSet, test: &ImageSet) -> Vec<T
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn formulas_read_like_the_equation() {
+        let program: Program = "ops add=add sub=sub mul=mul skip=skip\ninputs 3\nl3 = add(l0, l1)\nl4 = skip(l3)\nl5 = mul(l4, l2)\nl6 = sub(l5, l0)\n"
+            .parse()
+            .unwrap();
+        assert_eq!(formula(&program), "((a + b) * c) - a");
+        let bare: Program = "ops add=add sub=sub mul=mul skip=skip\ninputs 3\nl3 = skip(l1)\n"
+            .parse()
+            .unwrap();
+        assert_eq!(formula(&bare), "b");
+    }
 
     fn digits_set(count: usize) -> ImageSet {
         ImageSet {

@@ -8,7 +8,8 @@ use clap::{Args, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use roap_engine::arith::train::checkpoint;
 use roap_engine::arith::{
-    Ablation, ArithConfig, ArithResults, Dataset, evaluate, generate, read_dataset, train,
+    Ablation, ArithConfig, ArithResults, Dataset, TaskOutcome, evaluate, generate, read_dataset,
+    train,
 };
 use roap_engine::device::{self, DeviceChoice};
 use roap_engine::train::{RunControl, TrainEvent};
@@ -173,10 +174,11 @@ fn run_one(
         &RunControl::default(),
     )?;
     bar.finish_and_clear();
-    let results = evaluate(&model, config, &tasks, data, stats, &device);
-    checkpoint::save(&out.join(config.ablation.name()), model, config, &tasks)
-        .map_err(anyhow::Error::msg)?;
-    Ok(results)
+    let evaluation = evaluate(&model, config, &tasks, data, stats, &device);
+    let folder = out.join(config.ablation.name());
+    checkpoint::save(&folder, model, config, &tasks).map_err(anyhow::Error::msg)?;
+    write_programs(&folder, &evaluation.tasks)?;
+    Ok(evaluation.results)
 }
 
 pub fn run(command: &ArithCommand, choice: DeviceChoice) -> anyhow::Result<()> {
@@ -192,8 +194,9 @@ pub fn run(command: &ArithCommand, choice: DeviceChoice) -> anyhow::Result<()> {
                 steps: config.steps,
                 ..Default::default()
             };
-            let results = evaluate(&model, &config, &tasks, &data, stats, &device);
-            print_results(&[results])
+            let evaluation = evaluate(&model, &config, &tasks, &data, stats, &device);
+            write_programs(run, &evaluation.tasks)?;
+            print_results(&[evaluation.results])
         }
         ArithCommand::Sweep(args) => sweep(args, choice),
     }
@@ -208,6 +211,7 @@ fn run_methods(args: &RunArgs, choice: DeviceChoice) -> anyhow::Result<()> {
     base.seed = args.seed;
     base.tasks.seed = args.seed;
     base.model.image_channels = data.train.channels;
+    base.model.image_size = [data.train.height, data.train.width];
     if let Some(steps) = args.steps {
         base.steps = steps;
     }
@@ -280,6 +284,24 @@ fn markdown(rows: &[ArithResults]) -> String {
     text
 }
 
+/// `programs.md`: every task's hidden equation beside the program found for it.
+fn write_programs(folder: &Path, outcomes: &[TaskOutcome]) -> anyhow::Result<()> {
+    let mut text = String::from(
+        "| task | hidden equation | program found | computes it |\n|---|---|---|---|\n",
+    );
+    for (i, o) in outcomes.iter().enumerate() {
+        text.push_str(&format!(
+            "| {i} | `{}` | {} | {} |\n",
+            o.equation,
+            o.program
+                .as_ref()
+                .map_or("—".to_owned(), |p| format!("`{p}`")),
+            if o.correct { "yes" } else { "no" }
+        ));
+    }
+    write_atomically(&folder.join("programs.md"), text.as_bytes())
+}
+
 fn write_results(out: &Path, rows: &[ArithResults]) -> anyhow::Result<()> {
     write_atomically(&out.join("results.md"), markdown(rows).as_bytes())?;
     write_atomically(
@@ -308,6 +330,7 @@ fn sweep(args: &SweepArgs, choice: DeviceChoice) -> anyhow::Result<()> {
         for &examples in &args.examples {
             let mut config = ArithConfig::quick();
             config.model.image_channels = data.train.channels;
+            config.model.image_size = [data.train.height, data.train.width];
             config.steps = args.steps;
             config.tasks.tasks = tasks;
             config.tasks.train_examples = examples;
