@@ -156,6 +156,12 @@ fn every_ablation_trains_and_evaluates() {
         if ablation == Ablation::NoProgram {
             assert_eq!(results.program_acc, 0.0, "no program, no Program-Acc");
         }
+        if ablation == Ablation::Supervised {
+            assert_eq!(
+                results.program_acc, 1.0,
+                "the reference is given the equations"
+            );
+        }
         assert!(results.test_loss.is_finite(), "{ablation:?}: {results:?}");
     }
 }
