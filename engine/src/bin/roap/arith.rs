@@ -75,6 +75,9 @@ pub struct RunArgs {
     /// Override Adam's step size.
     #[arg(long)]
     learning_rate: Option<f64>,
+    /// Keep the step size constant instead of decaying it along a cosine.
+    #[arg(long)]
+    constant_learning_rate: bool,
     /// Override the CNN's width (channels of its residual blocks).
     #[arg(long)]
     channels: Option<usize>,
@@ -223,6 +226,9 @@ fn run_methods(args: &RunArgs, choice: DeviceChoice) -> anyhow::Result<()> {
     }
     if let Some(lr) = args.learning_rate {
         base.learning_rate = lr;
+    }
+    if args.constant_learning_rate {
+        base.cosine_decay = false;
     }
     if let Some(channels) = args.channels {
         base.model.channels = channels;
