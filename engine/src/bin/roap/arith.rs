@@ -27,6 +27,8 @@ pub enum ArithCommand {
         run: PathBuf,
         #[command(flatten)]
         data: DataArgs,
+        #[command(flatten)]
+        test: TestArgs,
     },
     /// Symbol grounding against the number of tasks and examples per task (Fig. 5):
     /// Symbolic-Acc of the full method for every pair.
@@ -40,6 +42,29 @@ pub struct DataArgs {
     /// samples/fashion-mnist].
     #[arg(long)]
     data: Option<PathBuf>,
+}
+
+/// Min-sampling at test time.
+#[derive(Args)]
+pub struct TestArgs {
+    /// Programs drawn per task (the mode among them); the best on the train examples is
+    /// the task's program [default: 1024, or what the run used].
+    #[arg(long)]
+    test_samples: Option<usize>,
+    /// Temperature of the draws [default: 3, or what the run used].
+    #[arg(long)]
+    test_temperature: Option<f64>,
+}
+
+impl TestArgs {
+    fn apply(&self, config: &mut ArithConfig) {
+        if let Some(samples) = self.test_samples {
+            config.test_samples = samples;
+        }
+        if let Some(temperature) = self.test_temperature {
+            config.test_temperature = temperature;
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -88,6 +113,8 @@ pub struct RunArgs {
     /// instead of the preset's schedule.
     #[arg(long, num_args = 2, value_names = ["START", "END"])]
     temperature: Option<Vec<f64>>,
+    #[command(flatten)]
+    test: TestArgs,
     #[arg(long, default_value_t = 0)]
     seed: u64,
 }
@@ -187,12 +214,13 @@ fn run_one(
 pub fn run(command: &ArithCommand, choice: DeviceChoice) -> anyhow::Result<()> {
     match command {
         ArithCommand::Run(args) => run_methods(args, choice),
-        ArithCommand::Eval { run, data } => {
+        ArithCommand::Eval { run, data, test } => {
             let data = dataset(data)?;
             let chosen = device::choose(choice)?;
             let device = chosen.device.clone().autodiff();
-            let (model, config, tasks) =
+            let (model, mut config, tasks) =
                 checkpoint::load(run, &device).map_err(anyhow::Error::msg)?;
+            test.apply(&mut config);
             let stats = roap_engine::arith::TrainStats {
                 steps: config.steps,
                 ..Default::default()
@@ -227,6 +255,7 @@ fn run_methods(args: &RunArgs, choice: DeviceChoice) -> anyhow::Result<()> {
     if let Some(lr) = args.learning_rate {
         base.learning_rate = lr;
     }
+    args.test.apply(&mut base);
     if args.constant_learning_rate {
         base.cosine_decay = false;
     }
