@@ -248,10 +248,7 @@ fn example_values(
 ) -> Tensor<3> {
     let tasks = examples.len();
     let n = examples.first().map_or(0, Vec::len);
-    let indices: Vec<u32> = examples
-        .iter()
-        .flat_map(|task| task.iter().flat_map(|e| e.images))
-        .collect();
+    let indices = image_indices(examples);
     digits
         .forward(image_batch(set, &indices, device))
         .reshape([tasks, n, VARIABLES])
@@ -268,13 +265,20 @@ fn targets(examples: &[Vec<Example>], device: &Device) -> Tensor<2> {
     Tensor::from_data(TensorData::new(values, [tasks, n]), device)
 }
 
+/// Every example's images, task by task, example by example.
+fn image_indices(examples: &[Vec<Example>]) -> Vec<u32> {
+    examples
+        .iter()
+        .flat_map(|task| task.iter().flat_map(|e| e.images))
+        .collect()
+}
+
 /// The examples' digits / 10, laid out like `example_values`: `[T, V, N]`.
 fn digit_targets(examples: &[Vec<Example>], set: &ImageSet, device: &Device) -> Tensor<3> {
     let tasks = examples.len();
     let n = examples.first().map_or(0, Vec::len);
-    let digits: Vec<f32> = examples
-        .iter()
-        .flat_map(|task| task.iter().flat_map(|e| e.images))
+    let digits: Vec<f32> = image_indices(examples)
+        .into_iter()
         .map(|i| f32::from(set.labels[i as usize]) * DIGIT_SCALE)
         .collect();
     Tensor::<3>::from_data(TensorData::new(digits, [tasks, n, VARIABLES]), device).swap_dims(1, 2)
