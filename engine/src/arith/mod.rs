@@ -6,10 +6,12 @@
 
 pub mod images;
 pub mod model;
+pub mod refine;
 pub mod tasks;
 pub mod train;
 
 pub use images::{Dataset, ImageSet, read_dataset};
+pub use refine::RefineConfig;
 pub use tasks::{Example, Task, TaskConfig, formula, generate};
 pub use train::{
     Ablation, ArithConfig, ArithError, ArithResults, Evaluation, TaskOutcome, TrainStats, evaluate,

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::images::{Dataset, ImageSet};
 use super::model::{ArithModel, DigitNet, FreeTaskLogits, ModelConfig, NeuralReasoner, TaskPolicy};
+use super::refine::{RefineConfig, refine};
 use super::tasks::{DIGIT_SCALE, Example, Task, TaskConfig, VARIABLES, formula, ops};
 use crate::dsl::Program;
 use crate::relaxed::{Relaxation, causal_mask, execute, expected_length, repeat_tasks};
@@ -107,6 +108,9 @@ pub struct ArithConfig {
     /// Temperature of those draws: above 1 they stray further from the mode.
     #[serde(default = "default_test_temperature")]
     pub test_temperature: f64,
+    /// Per-task search from the policy's logits, CNN frozen, before min-sampling at test.
+    #[serde(default)]
+    pub refine: RefineConfig,
     pub temperature: TemperatureSchedule,
     pub ablation: Ablation,
     /// Images per split scored for Symbolic-Acc.
@@ -142,6 +146,7 @@ impl ArithConfig {
             samples: 3,
             test_samples: default_test_samples(),
             test_temperature: default_test_temperature(),
+            refine: RefineConfig::default(),
             temperature: TemperatureSchedule::Exponential {
                 start: 1.0,
                 end: 0.1,
@@ -550,14 +555,18 @@ fn reinforce_loss(
     (surrogate, per_sample.mean())
 }
 
-/// The discrete program chosen for each task: the policy's mode and `test_samples − 1` Gumbel-max
-/// draws, the one with the lowest loss on the task's train examples (min-sampling at test).
+/// The discrete program chosen for each task (min-sampling at test): among the policy's
+/// mode, `test_samples − 1` Gumbel-max draws and the refinement's programs, the one with the
+/// lowest loss on the task's train examples. Refinement searches on the first half of them
+/// and every candidate is scored on the second: a long program that tracks the CNN's
+/// misreadings of the images it was fitted to wins nothing on images it has not seen.
 fn choose_programs(
     model: &ArithModel,
     config: &ArithConfig,
     tasks: &[Task],
     train_values: &[Vec<[f32; VARIABLES]>],
     device: &Device,
+    autodiff_device: &Device,
 ) -> Vec<Option<Program>> {
     let ops = ops();
     let ids = Tensor::<1, Int>::from_data(
@@ -570,11 +579,16 @@ fn choose_programs(
     // Gumbel-max draws from softmax(logits / T): the scale goes on the logits (a temperature
     // on the noisy argmax would not change which line wins).
     let scale = 1.0 / config.test_temperature.max(1e-3);
+    let policy_logits = logits;
     let logits = crate::relaxed::ArchitectureLogits {
-        op_logits: logits.op_logits.detach().mul_scalar(scale),
-        left_logits: logits.left_logits.detach().mul_scalar(scale),
-        right_logits: logits.right_logits.detach().mul_scalar(scale),
-        inputs: logits.inputs,
+        op_logits: policy_logits.op_logits.clone().detach().mul_scalar(scale),
+        left_logits: policy_logits.left_logits.clone().detach().mul_scalar(scale),
+        right_logits: policy_logits
+            .right_logits
+            .clone()
+            .detach()
+            .mul_scalar(scale),
+        inputs: policy_logits.inputs,
     };
     let mut candidates: Vec<Vec<Program>> = vec![Vec::new(); tasks.len()];
     if let Ok(modes) = logits.probabilities().discretize(&ops) {
@@ -597,15 +611,44 @@ fn choose_programs(
             }
         }
     }
+    let halves: Vec<usize> = tasks.iter().map(|t| t.train.len() / 2).collect();
+    let search_examples: Vec<Vec<Example>> = tasks
+        .iter()
+        .zip(&halves)
+        .map(|(t, &half)| t.train[..half.max(1)].to_vec())
+        .collect();
+    let search_values: Vec<Vec<[f32; VARIABLES]>> = train_values
+        .iter()
+        .zip(&halves)
+        .map(|(v, &half)| v[..half.max(1)].to_vec())
+        .collect();
+    let weights: Vec<f32> = tasks.iter().map(task_weight).collect();
+    let refined = refine(
+        &policy_logits,
+        &search_values,
+        &search_examples,
+        &weights,
+        &config.refine,
+        config.seed ^ 0x2ef1,
+        autodiff_device,
+    );
+    for (pool, more) in candidates.iter_mut().zip(refined) {
+        pool.extend(more);
+    }
+    // Candidates are weighed by the objective training minimised: the task's weighted fit
+    // plus λ per line, on the held-out half.
     candidates
         .into_iter()
         .zip(train_values)
-        .zip(tasks)
-        .map(|((programs, values), task)| {
+        .zip(weights)
+        .zip(tasks.iter().zip(halves))
+        .map(|(((programs, values), weight), (task, half))| {
+            let (values, examples) = (&values[half..], &task.train[half..]);
             programs
                 .into_iter()
                 .map(|p| {
-                    let loss = program_loss(&p, values, &task.train);
+                    let loss = f64::from(weight) * program_loss(&p, values, examples)
+                        + config.length_penalty * p.tree_size() as f64;
                     (loss, p)
                 })
                 .min_by(|a, b| a.0.total_cmp(&b.0))
@@ -653,6 +696,11 @@ pub struct TaskOutcome {
     pub program: Option<String>,
     /// Whether it computes the equation (Program-Acc counts these).
     pub correct: bool,
+    /// Mean squared error on the task's scored train examples, with the trained CNN's
+    /// readings: of the program found, and of the hidden equation. A wrong program that
+    /// fits better than the equation is perception's fault; one that fits worse, search's.
+    pub program_loss: Option<f64>,
+    pub equation_loss: f64,
 }
 
 /// Table 1's row and every task's program.
@@ -673,6 +721,7 @@ pub fn evaluate(
 ) -> Evaluation {
     // Inference without autodiff: forward passes on an autodiff device keep their graph
     // until a backward that never comes (16 GB for one evaluation of the full preset).
+    let autodiff_device = device;
     let device = &device.clone().without_autodiff();
     let model = &model.valid();
     // The test-time draws of min-sampling are seeded: the same model scores the same.
@@ -739,10 +788,13 @@ pub fn evaluate(
             .unwrap_or(f64::NAN);
         let outcomes: Vec<TaskOutcome> = tasks
             .iter()
-            .map(|t| TaskOutcome {
+            .enumerate()
+            .map(|(i, t)| TaskOutcome {
                 equation: formula(&t.equation),
                 program: None,
                 correct: false,
+                program_loss: None,
+                equation_loss: program_loss(&t.equation, &train_values[i], &train_examples[i]),
             })
             .collect();
         (outcomes, loss, test_loss, ood)
@@ -750,15 +802,27 @@ pub fn evaluate(
         let programs = if config.ablation == Ablation::Supervised {
             tasks.iter().map(|t| Some(t.equation.clone())).collect()
         } else {
-            choose_programs(model, config, &scored_tasks, &train_values, device)
+            choose_programs(
+                model,
+                config,
+                &scored_tasks,
+                &train_values,
+                device,
+                autodiff_device,
+            )
         };
         let outcomes = programs
             .iter()
             .zip(tasks)
-            .map(|(p, task)| TaskOutcome {
+            .enumerate()
+            .map(|(i, (p, task))| TaskOutcome {
                 equation: formula(&task.equation),
                 program: p.as_ref().map(formula),
                 correct: p.as_ref().is_some_and(|p| computes(p, task, &data.test)),
+                program_loss: p
+                    .as_ref()
+                    .map(|p| program_loss(p, &train_values[i], &train_examples[i])),
+                equation_loss: program_loss(&task.equation, &train_values[i], &train_examples[i]),
             })
             .collect();
         let loss_on = |values: &[Vec<[f32; VARIABLES]>],

@@ -54,6 +54,25 @@ pub struct TestArgs {
     /// Temperature of the draws [default: 3, or what the run used].
     #[arg(long)]
     test_temperature: Option<f64>,
+    /// Test-time refinement: Adam steps of a per-task search from the policy's logits,
+    /// the CNN frozen; its programs join the draws [default: 0 (off), or what the run used].
+    #[arg(long)]
+    refine_steps: Option<usize>,
+    /// Independent chains of that search per task.
+    #[arg(long)]
+    refine_chains: Option<usize>,
+    /// Train examples per chain and step of that search.
+    #[arg(long)]
+    refine_examples: Option<usize>,
+    /// Adam's step size in that search.
+    #[arg(long)]
+    refine_learning_rate: Option<f64>,
+    /// Its chains start from the policy's logits times this.
+    #[arg(long)]
+    refine_start_scale: Option<f64>,
+    /// Its temperature at the first and last step.
+    #[arg(long, num_args = 2, value_names = ["START", "END"])]
+    refine_temperature: Option<Vec<f64>>,
 }
 
 impl TestArgs {
@@ -63,6 +82,15 @@ impl TestArgs {
         }
         if let Some(temperature) = self.test_temperature {
             config.test_temperature = temperature;
+        }
+        let refine = &mut config.refine;
+        refine.steps = self.refine_steps.unwrap_or(refine.steps);
+        refine.chains = self.refine_chains.unwrap_or(refine.chains);
+        refine.examples = self.refine_examples.unwrap_or(refine.examples);
+        refine.learning_rate = self.refine_learning_rate.unwrap_or(refine.learning_rate);
+        refine.start_scale = self.refine_start_scale.unwrap_or(refine.start_scale);
+        if let Some(&[start, end]) = self.refine_temperature.as_deref() {
+            refine.temperature = [start, end];
         }
     }
 }
@@ -324,19 +352,24 @@ fn markdown(rows: &[ArithResults]) -> String {
     text
 }
 
-/// `programs.md`: every task's hidden equation beside the program found for it.
+/// `programs.md`: every task's hidden equation beside the program found for it, and how
+/// well each fits the task's train examples as the trained CNN reads them.
 fn write_programs(folder: &Path, outcomes: &[TaskOutcome]) -> anyhow::Result<()> {
     let mut text = String::from(
-        "| task | hidden equation | program found | computes it |\n|---|---|---|---|\n",
+        "| task | hidden equation | program found | computes it | loss of program | loss of equation |\n\
+         |---|---|---|---|---|---|\n",
     );
     for (i, o) in outcomes.iter().enumerate() {
         text.push_str(&format!(
-            "| {i} | `{}` | {} | {} |\n",
+            "| {i} | `{}` | {} | {} | {} | {:.2e} |\n",
             o.equation,
             o.program
                 .as_ref()
                 .map_or("—".to_owned(), |p| format!("`{p}`")),
-            if o.correct { "yes" } else { "no" }
+            if o.correct { "yes" } else { "no" },
+            o.program_loss
+                .map_or("—".to_owned(), |l| format!("{l:.2e}")),
+            o.equation_loss,
         ));
     }
     write_atomically(&folder.join("programs.md"), text.as_bytes())

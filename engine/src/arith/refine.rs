@@ -1,0 +1,222 @@
+//! Test-time refinement: the amortized policy's logits for a task are where a short
+//! per-task search starts, not its answer. With the CNN frozen, each task's logits are
+//! optimised the way training optimised the policy (Gumbel-softmax, min-sampling, the
+//! length penalty) on the task's own train examples, in several independent chains. The
+//! paper's Table 2 reports test-time refinement beside methods that have it; here it adds
+//! candidate programs that min-sampling at test then weighs by their train loss, so it
+//! cannot pick a program that fits the train examples worse than the policy's best draw.
+
+use burn::module::{Module, Param};
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::tensor::{Device, Tensor, TensorData};
+use rand::{Rng as _, SeedableRng as _};
+use serde::{Deserialize, Serialize};
+
+use super::tasks::{Example, VARIABLES, ops};
+use crate::dsl::Program;
+use crate::relaxed::{ArchitectureLogits, Relaxation, execute, expected_length, repeat_tasks};
+use crate::train::scalar;
+
+/// How long and how widely to refine.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RefineConfig {
+    /// Adam steps (0: no refinement).
+    pub steps: usize,
+    /// Independent chains per task, each from the same start with its own noise.
+    pub chains: usize,
+    /// Train examples per task and step.
+    pub examples: usize,
+    pub learning_rate: f64,
+    /// Gumbel-softmax temperature at the first and the last step (geometric in between).
+    pub temperature: [f64; 2],
+    /// Min-sampling draws per chain and step (the chain's mode among them).
+    pub samples: usize,
+    /// λ of the length penalty, on throughout.
+    pub length_penalty: f64,
+    /// The chains start from the policy's logits times this: below 1 they start less sure
+    /// of the policy's mode and explore around it.
+    pub start_scale: f64,
+}
+
+impl Default for RefineConfig {
+    fn default() -> Self {
+        Self {
+            steps: 0,
+            chains: 4,
+            examples: 32,
+            learning_rate: 0.1,
+            temperature: [1.0, 0.1],
+            samples: 3,
+            length_penalty: 1e-4,
+            start_scale: 1.0,
+        }
+    }
+}
+
+/// One chain's logits per row: `[tasks · chains, lines, …]`.
+#[derive(Module, Debug)]
+struct ChainLogits {
+    op: Param<Tensor<3>>,
+    left: Param<Tensor<3>>,
+    right: Param<Tensor<3>>,
+}
+
+/// Candidate programs from refining `start` (one row per task, any device): every chain's
+/// mode at the end of each quarter of the search. `values[t]` are the CNN's readings of
+/// `examples[t]`; `weights[t]` the task's loss weight.
+pub fn refine(
+    start: &ArchitectureLogits,
+    values: &[Vec<[f32; VARIABLES]>],
+    examples: &[Vec<Example>],
+    weights: &[f32],
+    config: &RefineConfig,
+    seed: u64,
+    device: &Device,
+) -> Vec<Vec<Program>> {
+    let tasks = start.tasks();
+    let mut candidates = vec![Vec::new(); tasks];
+    if config.steps == 0 || tasks == 0 || examples.iter().any(Vec::is_empty) {
+        return candidates;
+    }
+    let device = &device.clone().autodiff();
+    let ops = ops();
+    let chains = config.chains.max(1);
+    let rows = tasks * chains;
+    let k = config.samples.max(1);
+    let n = config.examples.max(1);
+    let to_device = |t: &Tensor<3>| {
+        repeat_tasks(
+            Tensor::<3>::from_data(t.clone().detach().into_data(), device)
+                .mul_scalar(config.start_scale),
+            chains,
+        )
+    };
+    let mut logits = ChainLogits {
+        op: Param::from_tensor(to_device(&start.op_logits)),
+        left: Param::from_tensor(to_device(&start.left_logits)),
+        right: Param::from_tensor(to_device(&start.right_logits)),
+    };
+    let mut optimizer = AdamConfig::new().with_epsilon(1e-5).init();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let row_weights = Tensor::<1>::from_data(
+        TensorData::new((0..rows).map(|r| weights[r / chains]).collect(), [rows]),
+        device,
+    );
+    let [first, last] = config.temperature;
+    let checkpoints = [1, 2, 3, 4].map(|q| q * config.steps / 4);
+    for step in 0..config.steps {
+        // Each chain sees its own minibatch of its task's examples.
+        let mut inputs = Vec::with_capacity(rows * VARIABLES * n);
+        let mut targets = Vec::with_capacity(rows * n);
+        let mut picked = Vec::with_capacity(n);
+        for r in 0..rows {
+            let t = r / chains;
+            picked.clear();
+            picked.extend((0..n).map(|_| rng.random_range(0..examples[t].len())));
+            for v in 0..VARIABLES {
+                inputs.extend(picked.iter().map(|&i| values[t][i][v]));
+            }
+            targets.extend(picked.iter().map(|&i| examples[t][i].output));
+        }
+        let x = Tensor::<3>::from_data(TensorData::new(inputs, [rows, VARIABLES, n]), device);
+        let y = Tensor::<2>::from_data(TensorData::new(targets, [rows, n]), device);
+        let fraction = step as f64 / (config.steps.max(2) - 1) as f64;
+        let temperature = first * (last / first).powf(fraction);
+        let current = ArchitectureLogits {
+            op_logits: logits.op.val(),
+            left_logits: logits.left.val(),
+            right_logits: logits.right.val(),
+            inputs: start.inputs,
+        };
+        let arch = current.relax_k_with_mode(Relaxation::GumbelSoftmax { temperature }, k);
+        let prediction = execute(repeat_tasks(x, k), &arch, &ops); // [rows·k, n]
+        let y = repeat_tasks(y.unsqueeze_dim::<3>(1), k).reshape([rows * k, n]);
+        let per_draw = (prediction - y)
+            .powi_scalar(2)
+            .mean_dim(1)
+            .reshape([rows, k])
+            * row_weights.clone().unsqueeze_dim::<2>(1);
+        let fit = per_draw.min_dim(1).mean();
+        let loss = fit + expected_length(&arch, &ops).mean() * config.length_penalty;
+        if scalar(&loss).is_finite() {
+            let grads = GradientsParams::from_grads(loss.backward(), &logits);
+            logits = optimizer.step(config.learning_rate, logits, grads);
+        }
+        if checkpoints.contains(&(step + 1)) {
+            let modes = ArchitectureLogits {
+                op_logits: logits.op.val().detach(),
+                left_logits: logits.left.val().detach(),
+                right_logits: logits.right.val().detach(),
+                inputs: start.inputs,
+            }
+            .probabilities()
+            .discretize(&ops);
+            if let Ok(modes) = modes {
+                for (r, program) in modes.into_iter().enumerate() {
+                    candidates[r / chains].push(program);
+                }
+            }
+        }
+    }
+    candidates
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::Rng as _;
+
+    use super::*;
+
+    /// From uniform logits and exact readings, the search alone finds small equations.
+    #[test]
+    fn refinement_finds_equations_from_exact_readings() {
+        let device = Device::flex();
+        device.seed(7);
+        let equations: [fn([f32; 3]) -> f32; 3] = [
+            |[a, b, c]| a * b + c,
+            |[a, b, c]| (a - b) * c,
+            |[a, b, _]| a * a - b,
+        ];
+        let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+        let values: Vec<Vec<[f32; VARIABLES]>> = equations
+            .iter()
+            .map(|_| {
+                (0..64)
+                    .map(|_| std::array::from_fn(|_| f32::from(rng.random_range(0..10u8)) / 10.0))
+                    .collect()
+            })
+            .collect();
+        let examples: Vec<Vec<Example>> = equations
+            .iter()
+            .zip(&values)
+            .map(|(f, xs)| {
+                xs.iter()
+                    .map(|&x| Example {
+                        images: [0; VARIABLES],
+                        output: f(x),
+                    })
+                    .collect()
+            })
+            .collect();
+        let config = RefineConfig {
+            steps: 300,
+            chains: 8,
+            ..RefineConfig::default()
+        };
+        let start =
+            ArchitectureLogits::uniform(equations.len(), VARIABLES, 12, ops().len(), &device);
+        let candidates = refine(&start, &values, &examples, &[1.0; 3], &config, 3, &device);
+        for ((pool, xs), f) in candidates.iter().zip(&values).zip(equations) {
+            assert_eq!(
+                pool.len(),
+                4 * config.chains,
+                "a mode per chain and quarter"
+            );
+            let found = pool.iter().any(|p| {
+                xs.iter()
+                    .all(|x| (p.eval(x).unwrap_or(f32::NAN) - f(*x)).abs() < 1e-4)
+            });
+            assert!(found, "no chain found the equation");
+        }
+    }
+}
