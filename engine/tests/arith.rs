@@ -10,8 +10,8 @@ use burn::tensor::Device;
 use roap_engine::arith::model::ArithModel;
 use roap_engine::arith::train::checkpoint;
 use roap_engine::arith::{
-    Ablation, ArithConfig, ArithError, Dataset, Task, TaskConfig, TrainStats, evaluate, formula,
-    generate, read_dataset, train,
+    Ablation, ArithConfig, ArithError, Dataset, RefineConfig, Task, TaskConfig, TrainStats,
+    evaluate, formula, generate, read_dataset, train,
 };
 use roap_engine::train::{RunControl, TrainEvent};
 
@@ -48,6 +48,11 @@ fn small(ablation: Ablation, steps: usize) -> ArithConfig {
         batch_examples: 8,
         eval_images: 200,
         eval_examples: 20,
+        refine: RefineConfig {
+            steps: 20,
+            chains: 2,
+            ..RefineConfig::default()
+        },
         ablation,
         ..ArithConfig::quick()
     }

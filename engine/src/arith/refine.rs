@@ -41,14 +41,14 @@ pub struct RefineConfig {
 impl Default for RefineConfig {
     fn default() -> Self {
         Self {
-            steps: 0,
-            chains: 4,
+            steps: 300,
+            chains: 16,
             examples: 32,
             learning_rate: 0.1,
             temperature: [1.0, 0.1],
             samples: 3,
             length_penalty: 1e-4,
-            start_scale: 1.0,
+            start_scale: 0.03,
         }
     }
 }
@@ -79,6 +79,8 @@ pub fn refine(
         return candidates;
     }
     let device = &device.clone().autodiff();
+    // Seeded here: the Gumbel draws of the search make the same candidates every time.
+    device.seed(seed);
     let ops = ops();
     let chains = config.chains.max(1);
     let rows = tasks * chains;

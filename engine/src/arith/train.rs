@@ -115,7 +115,8 @@ pub struct ArithConfig {
     pub ablation: Ablation,
     /// Images per split scored for Symbolic-Acc.
     pub eval_images: usize,
-    /// Examples per task scored for Loss.
+    /// Train examples per task scored for Loss and by min-sampling at test (half for the
+    /// refinement's search, half held out to choose among the candidates).
     pub eval_examples: usize,
     pub seed: u64,
 }
@@ -153,7 +154,7 @@ impl ArithConfig {
             },
             ablation: Ablation::Full,
             eval_images: 2000,
-            eval_examples: 100,
+            eval_examples: 200,
             seed: 0,
         }
     }
@@ -216,6 +217,13 @@ pub struct ArithResults {
     pub train_seconds: f64,
     /// Steps skipped because the loss was not finite.
     pub skipped_steps: usize,
+    /// Test time: programs drawn per task, and the refinement's steps and chains.
+    #[serde(default)]
+    pub test_samples: usize,
+    #[serde(default)]
+    pub refine_steps: usize,
+    #[serde(default)]
+    pub refine_chains: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -868,6 +876,9 @@ pub fn evaluate(
         steps: stats.steps,
         train_seconds: stats.seconds,
         skipped_steps: stats.skipped_steps,
+        test_samples: config.test_samples,
+        refine_steps: config.refine.steps,
+        refine_chains: config.refine.chains,
     };
     Evaluation {
         results,

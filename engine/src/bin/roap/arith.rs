@@ -54,25 +54,25 @@ pub struct TestArgs {
     /// Temperature of the draws [default: 3, or what the run used].
     #[arg(long)]
     test_temperature: Option<f64>,
-    /// Test-time refinement: Adam steps of a per-task search from the policy's logits,
-    /// the CNN frozen; its programs join the draws [default: 0 (off), or what the run used].
+    /// Train examples per task that programs are scored on: half for the refinement's
+    /// search, half held out to choose among candidates [default: 200, or what the run used].
+    #[arg(long)]
+    scored_examples: Option<usize>,
+    /// Test-time refinement: Adam steps of a per-task search from the policy's logits, the
+    /// CNN frozen; its programs join the draws; 0 turns it off [default: 300, or what the
+    /// run used].
     #[arg(long)]
     refine_steps: Option<usize>,
-    /// Independent chains of that search per task.
+    /// Independent chains of that search per task [default: 16, or what the run used].
     #[arg(long)]
     refine_chains: Option<usize>,
-    /// Train examples per chain and step of that search.
+    /// Train examples per chain and step of that search [default: 32, or what the run used].
     #[arg(long)]
     refine_examples: Option<usize>,
-    /// Adam's step size in that search.
-    #[arg(long)]
-    refine_learning_rate: Option<f64>,
-    /// Its chains start from the policy's logits times this.
+    /// The chains start from the policy's logits times this; 0 starts from uniform
+    /// [default: 0.03, or what the run used].
     #[arg(long)]
     refine_start_scale: Option<f64>,
-    /// Its temperature at the first and last step.
-    #[arg(long, num_args = 2, value_names = ["START", "END"])]
-    refine_temperature: Option<Vec<f64>>,
 }
 
 impl TestArgs {
@@ -83,15 +83,12 @@ impl TestArgs {
         if let Some(temperature) = self.test_temperature {
             config.test_temperature = temperature;
         }
+        config.eval_examples = self.scored_examples.unwrap_or(config.eval_examples);
         let refine = &mut config.refine;
         refine.steps = self.refine_steps.unwrap_or(refine.steps);
         refine.chains = self.refine_chains.unwrap_or(refine.chains);
         refine.examples = self.refine_examples.unwrap_or(refine.examples);
-        refine.learning_rate = self.refine_learning_rate.unwrap_or(refine.learning_rate);
         refine.start_scale = self.refine_start_scale.unwrap_or(refine.start_scale);
-        if let Some(&[start, end]) = self.refine_temperature.as_deref() {
-            refine.temperature = [start, end];
-        }
     }
 }
 
@@ -262,6 +259,19 @@ pub fn run(command: &ArithCommand, choice: DeviceChoice) -> anyhow::Result<()> {
 }
 
 fn run_methods(args: &RunArgs, choice: DeviceChoice) -> anyhow::Result<()> {
+    // Names first: a typo is reported before the dataset is read.
+    let methods: Vec<Ablation> = if args.ablation.iter().any(|a| a == "all") {
+        Ablation::ALL.to_vec()
+    } else {
+        args.ablation
+            .iter()
+            .map(|name| {
+                Ablation::from_name(name).with_context(|| {
+                    format!("unknown method {name:?}; known: full, no-program, no-amortized, no-gumbel, max-lines-10, reinforce, supervised, all")
+                })
+            })
+            .collect::<anyhow::Result<_>>()?
+    };
     let data = dataset(&args.data)?;
     let mut base = match args.preset {
         Preset::Quick => ArithConfig::quick(),
@@ -299,18 +309,6 @@ fn run_methods(args: &RunArgs, choice: DeviceChoice) -> anyhow::Result<()> {
             end: t.get(1).copied().unwrap_or(0.1),
         };
     }
-    let methods: Vec<Ablation> = if args.ablation.iter().any(|a| a == "all") {
-        Ablation::ALL.to_vec()
-    } else {
-        args.ablation
-            .iter()
-            .map(|name| {
-                Ablation::from_name(name).with_context(|| {
-                    format!("unknown method {name:?}; known: full, no-program, no-amortized, no-gumbel, max-lines-10, reinforce, supervised, all")
-                })
-            })
-            .collect::<anyhow::Result<_>>()?
-    };
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
     let mut rows = Vec::new();
@@ -347,6 +345,21 @@ fn markdown(rows: &[ArithResults]) -> String {
             r.loss,
             r.test_loss,
             r.ood_loss
+        ));
+    }
+    if let Some(r) = rows.first() {
+        let refinement = if r.refine_steps == 0 {
+            "no refinement".to_owned()
+        } else {
+            format!(
+                "{} chains of {} refinement steps",
+                r.refine_chains, r.refine_steps
+            )
+        };
+        text.push_str(&format!(
+            "\nAt test, per task: the policy's mode, {} draws and {refinement}; the best on \
+             held-out train examples is the task's program.\n",
+            r.test_samples.saturating_sub(1),
         ));
     }
     text
