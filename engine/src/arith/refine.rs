@@ -115,9 +115,11 @@ pub fn refine(
             let t = r / chains;
             picked.clear();
             picked.extend((0..n).map(|_| rng.random_range(0..examples[t].len())));
-            for v in 0..VARIABLES {
-                inputs.extend(picked.iter().map(|&i| values[t][i][v]));
-            }
+            let task_values = &values[t];
+            // Variable-major, as `[rows, VARIABLES, n]` lays them out.
+            inputs.extend(
+                (0..VARIABLES).flat_map(|v| picked.iter().map(move |&i| task_values[i][v])),
+            );
             targets.extend(picked.iter().map(|&i| examples[t][i].output));
         }
         let x = Tensor::<3>::from_data(TensorData::new(inputs, [rows, VARIABLES, n]), device);
