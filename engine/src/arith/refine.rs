@@ -41,9 +41,9 @@ pub struct RefineConfig {
 impl Default for RefineConfig {
     fn default() -> Self {
         Self {
-            steps: 300,
+            steps: 400,
             chains: 16,
-            examples: 32,
+            examples: 64,
             learning_rate: 0.1,
             temperature: [1.0, 0.1],
             samples: 3,

@@ -59,14 +59,14 @@ pub struct TestArgs {
     #[arg(long)]
     scored_examples: Option<usize>,
     /// Test-time refinement: Adam steps of a per-task search from the policy's logits, the
-    /// CNN frozen; its programs join the draws; 0 turns it off [default: 300, or what the
+    /// CNN frozen; its programs join the draws; 0 turns it off [default: 400, or what the
     /// run used].
     #[arg(long)]
     refine_steps: Option<usize>,
     /// Independent chains of that search per task [default: 16, or what the run used].
     #[arg(long)]
     refine_chains: Option<usize>,
-    /// Train examples per chain and step of that search [default: 32, or what the run used].
+    /// Train examples per chain and step of that search [default: 64, or what the run used].
     #[arg(long)]
     refine_examples: Option<usize>,
     /// The chains start from the policy's logits times this; 0 starts from uniform
