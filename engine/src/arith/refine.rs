@@ -41,7 +41,7 @@ pub struct RefineConfig {
 impl Default for RefineConfig {
     fn default() -> Self {
         Self {
-            steps: 400,
+            steps: 600,
             chains: 16,
             examples: 64,
             learning_rate: 0.1,

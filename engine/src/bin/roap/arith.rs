@@ -59,7 +59,7 @@ pub struct TestArgs {
     #[arg(long)]
     scored_examples: Option<usize>,
     /// Test-time refinement: Adam steps of a per-task search from the policy's logits, the
-    /// CNN frozen; its programs join the draws; 0 turns it off [default: 400, or what the
+    /// CNN frozen; its programs join the draws; 0 turns it off [default: 600, or what the
     /// run used].
     #[arg(long)]
     refine_steps: Option<usize>,
