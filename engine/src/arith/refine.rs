@@ -13,8 +13,9 @@ use rand::{Rng as _, SeedableRng as _};
 use serde::{Deserialize, Serialize};
 
 use super::tasks::{Example, VARIABLES, ops};
+use super::train::min_sampling_fit;
 use crate::dsl::Program;
-use crate::relaxed::{ArchitectureLogits, Relaxation, execute, expected_length, repeat_tasks};
+use crate::relaxed::{ArchitectureLogits, Relaxation, repeat_tasks};
 use crate::train::scalar;
 
 /// How long and how widely to refine.
@@ -132,16 +133,16 @@ pub fn refine(
             right_logits: logits.right.val(),
             inputs: start.inputs,
         };
-        let arch = current.relax_k_with_mode(Relaxation::GumbelSoftmax { temperature }, k);
-        let prediction = execute(repeat_tasks(x, k), &arch, &ops); // [rows·k, n]
-        let y = repeat_tasks(y.unsqueeze_dim::<3>(1), k).reshape([rows * k, n]);
-        let per_draw = (prediction - y)
-            .powi_scalar(2)
-            .mean_dim(1)
-            .reshape([rows, k])
-            * row_weights.clone().unsqueeze_dim::<2>(1);
-        let fit = per_draw.min_dim(1).mean();
-        let loss = fit + expected_length(&arch, &ops).mean() * config.length_penalty;
+        let (fit, length) = min_sampling_fit(
+            &current,
+            Relaxation::GumbelSoftmax { temperature },
+            k,
+            x,
+            y,
+            row_weights.clone(),
+            &ops,
+        );
+        let loss = fit + length * config.length_penalty;
         if scalar(&loss).is_finite() {
             let grads = GradientsParams::from_grads(loss.backward(), &logits);
             logits = optimizer.step(config.learning_rate, logits, grads);

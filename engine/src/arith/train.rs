@@ -427,15 +427,8 @@ pub fn train(
                 } else {
                     Relaxation::GumbelSoftmax { temperature }
                 };
-                let arch = logits.relax_k_with_mode(relaxation, k);
-                let prediction = execute(repeat_tasks(values, k), &arch, &ops); // [B·k, N]
-                let per_draw = (prediction - repeat_rows(y, k))
-                    .powi_scalar(2)
-                    .mean_dim(1)
-                    .reshape([batch, k])
-                    * weights.unsqueeze_dim::<2>(1);
-                let fit = per_draw.min_dim(1).mean(); // min-sampling
-                let length = expected_length(&arch, &ops).mean();
+                let (fit, length) =
+                    min_sampling_fit(&logits, relaxation, k, values, y, weights, &ops);
                 (
                     fit.clone() + length.clone() * length_weight,
                     fit,
@@ -475,6 +468,33 @@ pub fn train(
     }
     stats.seconds = started.elapsed().as_secs_f64();
     Ok((model, stats))
+}
+
+/// Min-sampling (paper §3): the policy's mode and `k − 1` draws per task run on its
+/// examples; each task keeps its best draw's weighted squared error. Returns the mean of
+/// those and the draws' mean expected length (for the length penalty).
+///
+/// # Shapes
+/// `logits` of T tasks, `values [T, V, N]`, `y [T, N]`, `weights [T]`.
+pub(super) fn min_sampling_fit(
+    logits: &crate::relaxed::ArchitectureLogits,
+    relaxation: Relaxation,
+    k: usize,
+    values: Tensor<3>,
+    y: Tensor<2>,
+    weights: Tensor<1>,
+    ops: &crate::dsl::OpSet,
+) -> (Tensor<1>, Tensor<1>) {
+    let tasks = y.dims()[0];
+    let arch = logits.relax_k_with_mode(relaxation, k);
+    let prediction = execute(repeat_tasks(values, k), &arch, ops); // [T·k, N]
+    let per_draw = (prediction - repeat_rows(y, k))
+        .powi_scalar(2)
+        .mean_dim(1)
+        .reshape([tasks, k])
+        * weights.unsqueeze_dim::<2>(1);
+    let fit = per_draw.min_dim(1).mean();
+    (fit, expected_length(&arch, ops).mean())
 }
 
 /// Each task's squared error is divided by the spread of its outputs (plus a floor), so
