@@ -229,9 +229,10 @@ fn run_one(
         &RunControl::default(),
     )?;
     bar.finish_and_clear();
-    let evaluation = evaluate(&model, config, &tasks, data, stats, &device);
+    // Saved before the (minutes-long) evaluation, so an interrupted one loses no training.
     let folder = out.join(config.ablation.name());
-    checkpoint::save(&folder, model, config, &tasks).map_err(anyhow::Error::msg)?;
+    checkpoint::save(&folder, model.clone(), config, &tasks).map_err(anyhow::Error::msg)?;
+    let evaluation = evaluate(&model, config, &tasks, data, stats, &device);
     write_programs(&folder, &evaluation.tasks)?;
     Ok(evaluation.results)
 }
