@@ -147,9 +147,10 @@ impl ArithConfig {
             samples: 3,
             test_samples: default_test_samples(),
             test_temperature: default_test_temperature(),
-            // Half the full preset's search keeps the preset under ten minutes.
+            // A quarter of the full preset's search keeps the preset under ten minutes.
             refine: RefineConfig {
                 steps: 300,
+                chains: 8,
                 ..RefineConfig::default()
             },
             temperature: TemperatureSchedule::Exponential {
