@@ -3,8 +3,9 @@
 //! optimised the way training optimised the policy (Gumbel-softmax, min-sampling, the
 //! length penalty) on the task's own train examples, in several independent chains. The
 //! paper's Table 2 reports test-time refinement beside methods that have it; here it adds
-//! candidate programs that min-sampling at test then weighs by their train loss, so it
-//! cannot pick a program that fits the train examples worse than the policy's best draw.
+//! candidate programs that min-sampling at test weighs with the policy's own draws on
+//! held-out train examples, so it only replaces the policy's best draw by a program that
+//! scores better there.
 
 use burn::module::{Module, Param};
 use burn::optim::{AdamConfig, GradientsParams};
