@@ -171,9 +171,9 @@ impl ArithConfig {
         }
     }
 
-    /// The scale the note reports: more tasks, examples and steps, and twice the quick
-    /// preset's test-time search. Training runs on one CPU core: 53–58 min for 14000 steps
-    /// with another run beside it; the test-time search adds 8–14 min.
+    /// The scale the note reports: more tasks, examples and steps, and four times the quick
+    /// preset's test-time search. Each runs on one CPU core: 53–58 min of training and
+    /// 14–26 min of evaluation here, always beside other runs (47 + 13.6 min of CPU time).
     pub fn full() -> Self {
         Self {
             tasks: TaskConfig {
