@@ -7,7 +7,6 @@
 //! held-out train examples, so it only replaces the policy's best draw by a program that
 //! scores better there.
 
-use burn::module::{Module, Param};
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::{Rng as _, SeedableRng as _};
@@ -16,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::tasks::{Example, VARIABLES, ops};
 use super::train::min_sampling_fit;
 use crate::dsl::Program;
-use crate::relaxed::{ArchitectureLogits, Relaxation, repeat_tasks};
+use crate::relaxed::{ArchitectureLogits, LogitParams, Relaxation, repeat_tasks};
 use crate::train::scalar;
 
 /// How long and how widely to refine.
@@ -55,14 +54,6 @@ impl Default for RefineConfig {
     }
 }
 
-/// One chain's logits per row: `[tasks · chains, lines, …]`.
-#[derive(Module, Debug)]
-struct ChainLogits {
-    op: Param<Tensor<3>>,
-    left: Param<Tensor<3>>,
-    right: Param<Tensor<3>>,
-}
-
 /// Candidate programs from refining `start` (one row per task, any device): every chain's
 /// mode at the end of each quarter of the search. `values[t]` are the CNN's readings of
 /// `examples[t]`; `weights[t]` the task's loss weight.
@@ -88,18 +79,13 @@ pub fn refine(
     let rows = tasks * chains;
     let k = config.samples.max(1);
     let n = config.examples.max(1);
-    let to_device = |t: &Tensor<3>| {
+    // One row per chain: `[tasks · chains, lines, …]`.
+    let mut logits = LogitParams::new(start.map(|t| {
         repeat_tasks(
-            Tensor::<3>::from_data(t.clone().detach().into_data(), device)
-                .mul_scalar(config.start_scale),
+            Tensor::<3>::from_data(t.into_data(), device).mul_scalar(config.start_scale),
             chains,
         )
-    };
-    let mut logits = ChainLogits {
-        op: Param::from_tensor(to_device(&start.op_logits)),
-        left: Param::from_tensor(to_device(&start.left_logits)),
-        right: Param::from_tensor(to_device(&start.right_logits)),
-    };
+    }));
     let mut optimizer = AdamConfig::new().with_epsilon(1e-5).init();
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let row_weights = Tensor::<1>::from_data(
@@ -128,14 +114,8 @@ pub fn refine(
         let y = Tensor::<2>::from_data(TensorData::new(targets, [rows, n]), device);
         let fraction = step as f64 / (config.steps.max(2) - 1) as f64;
         let temperature = first * (last / first).powf(fraction);
-        let current = ArchitectureLogits {
-            op_logits: logits.op.val(),
-            left_logits: logits.left.val(),
-            right_logits: logits.right.val(),
-            inputs: start.inputs,
-        };
         let (fit, length) = min_sampling_fit(
-            &current,
+            &logits.logits(),
             Relaxation::GumbelSoftmax { temperature },
             k,
             x,
@@ -149,14 +129,11 @@ pub fn refine(
             logits = optimizer.step(config.learning_rate, logits, grads);
         }
         if checkpoints.contains(&(step + 1)) {
-            let modes = ArchitectureLogits {
-                op_logits: logits.op.val().detach(),
-                left_logits: logits.left.val().detach(),
-                right_logits: logits.right.val().detach(),
-                inputs: start.inputs,
-            }
-            .probabilities()
-            .discretize(&ops);
+            let modes = logits
+                .logits()
+                .map(Tensor::detach)
+                .probabilities()
+                .discretize(&ops);
             if let Ok(modes) = modes {
                 for (r, program) in modes.into_iter().enumerate() {
                     candidates[r / chains].push(program);

@@ -614,17 +614,8 @@ fn choose_programs(
     // Gumbel-max draws from softmax(logits / T): the scale goes on the logits (a temperature
     // on the noisy argmax would not change which line wins).
     let scale = 1.0 / config.test_temperature.max(1e-3);
-    let policy_logits = logits;
-    let logits = crate::relaxed::ArchitectureLogits {
-        op_logits: policy_logits.op_logits.clone().detach().mul_scalar(scale),
-        left_logits: policy_logits.left_logits.clone().detach().mul_scalar(scale),
-        right_logits: policy_logits
-            .right_logits
-            .clone()
-            .detach()
-            .mul_scalar(scale),
-        inputs: policy_logits.inputs,
-    };
+    let policy_logits = logits.map(Tensor::detach);
+    let logits = policy_logits.map(|t| t.mul_scalar(scale));
     let mut candidates: Vec<Vec<Program>> = vec![Vec::new(); tasks.len()];
     if let Ok(modes) = logits.probabilities().discretize(&ops) {
         for (t, p) in modes.into_iter().enumerate() {

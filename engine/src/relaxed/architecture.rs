@@ -2,6 +2,7 @@
 //! a distribution over operators and over the earlier lines feeding its left and right
 //! arguments.
 
+use burn::module::{Module, Param};
 use burn::tensor::{Bool, Device, Distribution, Int, Tensor, TensorData, activation::softmax};
 
 use crate::dsl::{DslError, Line, OpSet, Program};
@@ -18,6 +19,47 @@ pub struct ArchitectureLogits {
     pub right_logits: Tensor<3>,
     /// Number of input lines `V`.
     pub inputs: usize,
+}
+
+impl ArchitectureLogits {
+    /// The same logits with `f` applied to each of the three tensors.
+    pub fn map(&self, f: impl Fn(Tensor<3>) -> Tensor<3>) -> Self {
+        Self {
+            op_logits: f(self.op_logits.clone()),
+            left_logits: f(self.left_logits.clone()),
+            right_logits: f(self.right_logits.clone()),
+            inputs: self.inputs,
+        }
+    }
+}
+
+/// Architecture logits as trainable parameters: the free logits of a per-task search.
+#[derive(Module, Debug)]
+pub struct LogitParams {
+    op: Param<Tensor<3>>,
+    left: Param<Tensor<3>>,
+    right: Param<Tensor<3>>,
+    inputs: usize,
+}
+
+impl LogitParams {
+    pub fn new(start: ArchitectureLogits) -> Self {
+        Self {
+            op: Param::from_tensor(start.op_logits),
+            left: Param::from_tensor(start.left_logits),
+            right: Param::from_tensor(start.right_logits),
+            inputs: start.inputs,
+        }
+    }
+
+    pub fn logits(&self) -> ArchitectureLogits {
+        ArchitectureLogits {
+            op_logits: self.op.val(),
+            left_logits: self.left.val(),
+            right_logits: self.right.val(),
+            inputs: self.inputs,
+        }
+    }
 }
 
 /// α itself: rows that sum to one (relaxed one-hot vectors).

@@ -13,7 +13,8 @@ mod interpreter;
 mod length;
 
 pub use architecture::{
-    Architecture, ArchitectureLogits, Relaxation, causal_mask, gumbel_noise, repeat_tasks,
+    Architecture, ArchitectureLogits, LogitParams, Relaxation, causal_mask, gumbel_noise,
+    repeat_tasks,
 };
 pub use gemm::flush_subnormals;
 pub use interpreter::{apply, execute, execute_reference};

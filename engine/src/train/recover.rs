@@ -3,14 +3,13 @@
 //! and min-sampling find a hidden program. Domains replace the free logits with an
 //! amortised policy and the fixed inputs with learned neural parts.
 
-use burn::module::{Module, Param};
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Distribution, Tensor, TensorData};
 use serde::Serialize;
 
 use super::{EventSink, Schedule, StepReport, TemperatureSchedule, TrainEvent, scalar};
 use crate::dsl::{DslError, Program};
-use crate::relaxed::{self, ArchitectureLogits, Relaxation};
+use crate::relaxed::{self, ArchitectureLogits, LogitParams, Relaxation};
 
 /// Settings of [`recover`].
 #[derive(Clone, Debug, Serialize, serde::Deserialize)]
@@ -56,14 +55,6 @@ impl Default for RecoverConfig {
             seed: 0,
         }
     }
-}
-
-/// The free parameters: one set of architecture logits.
-#[derive(Module, Debug)]
-struct FreeLogits {
-    op: Param<Tensor<3>>,
-    left: Param<Tensor<3>>,
-    right: Param<Tensor<3>>,
 }
 
 /// What [`recover`] found.
@@ -127,18 +118,8 @@ pub fn recover(
         length_penalty: config.length_penalty,
     };
     let init = ArchitectureLogits::random(restarts, v, lines, ops.len(), 0.1, device);
-    let mut model = FreeLogits {
-        op: Param::from_tensor(init.op_logits),
-        left: Param::from_tensor(init.left_logits),
-        right: Param::from_tensor(init.right_logits),
-    };
+    let mut model = LogitParams::new(init);
     let mut optimizer = AdamConfig::new().with_epsilon(1e-5).init();
-    let logits_of = |model: &FreeLogits| ArchitectureLogits {
-        op_logits: model.op.val(),
-        left_logits: model.left.val(),
-        right_logits: model.right.val(),
-        inputs: v,
-    };
     let mut final_loss = f64::NAN;
     for step in 0..config.steps {
         let temperature = schedule.temperature(step);
@@ -151,7 +132,7 @@ pub fn recover(
         let targets = exact_outputs(hidden, &inputs, points)?;
         let inputs = Tensor::<3>::from_data(TensorData::new(inputs, [1, v, points]), device);
         let targets = Tensor::<2>::from_data(TensorData::new(targets, [1, points]), device);
-        let logits = logits_of(&model);
+        let logits = model.logits();
         let arch = logits.relax_k(relaxation, k);
         let inputs = relaxed::repeat_tasks(inputs, restarts * k);
         let outputs = relaxed::execute(inputs, &arch, &ops); // [R·k, N]
@@ -180,7 +161,7 @@ pub fn recover(
         model = optimizer.step(config.learning_rate, model, grads);
     }
 
-    let found = min_sample(hidden, &logits_of(&model), config.final_samples, device)?;
+    let found = min_sample(hidden, &model.logits(), config.final_samples, device)?;
     sink.event(TrainEvent::Program {
         step: config.steps,
         text: found.to_string(),

@@ -77,12 +77,8 @@ pub struct TestArgs {
 
 impl TestArgs {
     fn apply(&self, config: &mut ArithConfig) {
-        if let Some(samples) = self.test_samples {
-            config.test_samples = samples;
-        }
-        if let Some(temperature) = self.test_temperature {
-            config.test_temperature = temperature;
-        }
+        config.test_samples = self.test_samples.unwrap_or(config.test_samples);
+        config.test_temperature = self.test_temperature.unwrap_or(config.test_temperature);
         config.eval_examples = self.scored_examples.unwrap_or(config.eval_examples);
         let refine = &mut config.refine;
         refine.steps = self.refine_steps.unwrap_or(refine.steps);
