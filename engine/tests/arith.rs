@@ -103,7 +103,15 @@ fn training_lowers_the_loss_and_a_saved_run_evaluates_the_same() {
     let late: f64 = fits[fits.len() - 20..].iter().sum::<f64>() / 20.0;
     assert!(late < 0.85 * early, "fit went from {early} to {late}");
 
-    let evaluation = evaluate(&model, &config, &tasks, &data, stats, &device);
+    let evaluation = evaluate(
+        &model,
+        &config,
+        &tasks,
+        &data,
+        stats,
+        &device,
+        &mut |_, _| {},
+    );
     let results = evaluation.results.clone();
     assert_eq!(evaluation.tasks.len(), tasks.len());
     let correct = evaluation.tasks.iter().filter(|t| t.correct).count();
@@ -138,6 +146,7 @@ fn training_lowers_the_loss_and_a_saved_run_evaluates_the_same() {
         &data,
         stats,
         &device,
+        &mut |_, _| {},
     )
     .results;
     assert_eq!(again.symbolic_acc, results.symbolic_acc);
@@ -156,7 +165,16 @@ fn every_ablation_trains_and_evaluates() {
         let (model, stats) = train_quietly(&config, &tasks, &data, &device).unwrap();
         assert_eq!(stats.steps, 6, "{ablation:?}");
         assert!(stats.skipped_steps < 6, "{ablation:?}: every step skipped");
-        let results = evaluate(&model, &config, &tasks, &data, stats, &device).results;
+        let results = evaluate(
+            &model,
+            &config,
+            &tasks,
+            &data,
+            stats,
+            &device,
+            &mut |_, _| {},
+        )
+        .results;
         assert_eq!(results.method, ablation.label());
         if ablation == Ablation::NoProgram {
             assert_eq!(results.program_acc, 0.0, "no program, no Program-Acc");

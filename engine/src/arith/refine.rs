@@ -1,7 +1,7 @@
 //! Test-time refinement: the amortized policy's logits for a task are where a short
 //! per-task search starts, not its answer. With the CNN frozen, each task's logits are
-//! optimised the way training optimised the policy (Gumbel-softmax, min-sampling, the
-//! length penalty) on the task's own train examples, in several independent chains. The
+//! optimised the way training optimised the policy (the method's relaxation, min-sampling,
+//! the length penalty) on the task's own train examples, in several independent chains. The
 //! paper's Table 2 reports test-time refinement beside methods that have it; here it adds
 //! candidate programs that min-sampling at test weighs with the policy's own draws on
 //! held-out train examples, so it only replaces the policy's best draw by a program that
@@ -28,7 +28,7 @@ pub struct RefineConfig {
     /// Train examples per task and step.
     pub examples: usize,
     pub learning_rate: f64,
-    /// Gumbel-softmax temperature at the first and the last step (geometric in between).
+    /// Temperature of the relaxation at the first and the last step (geometric in between).
     pub temperature: [f64; 2],
     /// Min-sampling draws per chain and step (the chain's mode among them).
     pub samples: usize,
@@ -54,18 +54,32 @@ impl Default for RefineConfig {
     }
 }
 
+/// What each task's search fits: `values[t]` are the CNN's readings of `examples[t]`,
+/// `weights[t]` the task's loss weight.
+pub struct SearchTasks<'a> {
+    pub values: &'a [Vec<[f32; VARIABLES]>],
+    pub examples: &'a [Vec<Example>],
+    pub weights: &'a [f32],
+}
+
 /// Candidate programs from refining `start` (one row per task, any device): every chain's
-/// mode at the end of each quarter of the search. `values[t]` are the CNN's readings of
-/// `examples[t]`; `weights[t]` the task's loss weight.
+/// mode at the end of each quarter of the search. `relaxation` gives the method's relaxed
+/// architecture at a temperature (training's, so that an ablation stays one at test);
+/// `progress` hears `(steps done, steps)`.
 pub fn refine(
     start: &ArchitectureLogits,
-    values: &[Vec<[f32; VARIABLES]>],
-    examples: &[Vec<Example>],
-    weights: &[f32],
+    search: &SearchTasks<'_>,
     config: &RefineConfig,
+    relaxation: impl Fn(f64) -> Relaxation,
     seed: u64,
     device: &Device,
+    progress: &mut dyn FnMut(usize, usize),
 ) -> Vec<Vec<Program>> {
+    let SearchTasks {
+        values,
+        examples,
+        weights,
+    } = *search;
     let tasks = start.tasks();
     let mut candidates = vec![Vec::new(); tasks];
     if config.steps == 0 || tasks == 0 || examples.iter().any(Vec::is_empty) {
@@ -116,7 +130,7 @@ pub fn refine(
         let temperature = first * (last / first).powf(fraction);
         let (fit, length) = min_sampling_fit(
             &logits.logits(),
-            Relaxation::GumbelSoftmax { temperature },
+            relaxation(temperature),
             k,
             x,
             y,
@@ -140,6 +154,7 @@ pub fn refine(
                 }
             }
         }
+        progress(step + 1, config.steps);
     }
     candidates
 }
@@ -188,7 +203,23 @@ mod tests {
         };
         let start =
             ArchitectureLogits::uniform(equations.len(), VARIABLES, 12, ops().len(), &device);
-        let candidates = refine(&start, &values, &examples, &[1.0; 3], &config, 3, &device);
+        let search = SearchTasks {
+            values: &values,
+            examples: &examples,
+            weights: &[1.0; 3],
+        };
+        let relaxation = |temperature| Relaxation::GumbelSoftmax { temperature };
+        let mut done = 0;
+        let candidates = refine(
+            &start,
+            &search,
+            &config,
+            relaxation,
+            3,
+            &device,
+            &mut |step, _| done = step,
+        );
+        assert_eq!(done, config.steps, "progress hears the last step");
         for ((pool, xs), f) in candidates.iter().zip(&values).zip(equations) {
             assert_eq!(
                 pool.len(),

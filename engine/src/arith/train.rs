@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::images::{Dataset, ImageSet};
 use super::model::{ArithModel, DigitNet, FreeTaskLogits, ModelConfig, NeuralReasoner, TaskPolicy};
-use super::refine::{RefineConfig, refine};
+use super::refine::{RefineConfig, SearchTasks, refine};
 use super::tasks::{DIGIT_SCALE, Example, Task, TaskConfig, VARIABLES, formula, ops};
 use crate::dsl::Program;
 use crate::relaxed::{Relaxation, causal_mask, execute, expected_length, repeat_tasks};
@@ -81,6 +81,15 @@ impl Ablation {
 
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|a| a.name() == name)
+    }
+
+    /// The relaxed architecture the method trains through, and its test-time search too.
+    pub fn relaxation(self, temperature: f64) -> Relaxation {
+        if self == Self::NoGumbel {
+            Relaxation::Softmax { temperature }
+        } else {
+            Relaxation::GumbelSoftmax { temperature }
+        }
     }
 }
 
@@ -423,11 +432,7 @@ pub fn train(
             }
             (None, Some(logits)) => {
                 let k = config.samples.max(1);
-                let relaxation = if config.ablation == Ablation::NoGumbel {
-                    Relaxation::Softmax { temperature }
-                } else {
-                    Relaxation::GumbelSoftmax { temperature }
-                };
+                let relaxation = config.ablation.relaxation(temperature);
                 let (fit, length) =
                     min_sampling_fit(&logits, relaxation, k, values, y, weights, &ops);
                 (
@@ -602,6 +607,7 @@ fn choose_programs(
     train_values: &[Vec<[f32; VARIABLES]>],
     device: &Device,
     autodiff_device: &Device,
+    progress: &mut dyn FnMut(usize, usize),
 ) -> Vec<Option<Program>> {
     let ops = ops();
     let ids = Tensor::<1, Int>::from_data(
@@ -649,14 +655,19 @@ fn choose_programs(
         .map(|(v, &half)| v[..half.max(1)].to_vec())
         .collect();
     let weights: Vec<f32> = tasks.iter().map(task_weight).collect();
+    let search = SearchTasks {
+        values: &search_values,
+        examples: &search_examples,
+        weights: &weights,
+    };
     let refined = refine(
         &policy_logits,
-        &search_values,
-        &search_examples,
-        &weights,
+        &search,
         &config.refine,
+        |temperature| config.ablation.relaxation(temperature),
         config.seed ^ 0x2ef1,
         autodiff_device,
+        progress,
     );
     for (pool, more) in candidates.iter_mut().zip(refined) {
         pool.extend(more);
@@ -736,7 +747,8 @@ pub struct Evaluation {
     pub tasks: Vec<TaskOutcome>,
 }
 
-/// Table 1's metrics for a trained model.
+/// Table 1's metrics for a trained model. `progress` hears the test-time search's
+/// `(steps done, steps)`: it takes minutes at the full preset.
 pub fn evaluate(
     model: &ArithModel,
     config: &ArithConfig,
@@ -744,6 +756,7 @@ pub fn evaluate(
     data: &Dataset,
     stats: TrainStats,
     device: &Device,
+    progress: &mut dyn FnMut(usize, usize),
 ) -> Evaluation {
     // Inference without autodiff: forward passes on an autodiff device keep their graph
     // until a backward that never comes (16 GB for one evaluation of the full preset).
@@ -835,6 +848,7 @@ pub fn evaluate(
                 &train_values,
                 device,
                 autodiff_device,
+                progress,
             )
         };
         let outcomes = programs

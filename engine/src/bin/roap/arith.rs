@@ -4,12 +4,14 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
+use burn::tensor::Device;
 use clap::{Args, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
+use roap_engine::arith::model::ArithModel;
 use roap_engine::arith::train::checkpoint;
 use roap_engine::arith::{
-    Ablation, ArithConfig, ArithResults, Dataset, TaskOutcome, evaluate, generate, read_dataset,
-    train,
+    Ablation, ArithConfig, ArithResults, Dataset, Evaluation, Task, TaskOutcome, TrainStats,
+    evaluate, generate, read_dataset, train,
 };
 use roap_engine::device::{self, DeviceChoice};
 use roap_engine::train::{RunControl, TrainEvent};
@@ -181,6 +183,36 @@ fn dataset(args: &DataArgs) -> anyhow::Result<Dataset> {
     Ok(data)
 }
 
+fn progress_bar(steps: usize, prefix: &str) -> ProgressBar {
+    let bar = ProgressBar::new(steps as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{prefix} {bar:30} {pos}/{len} {elapsed} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.set_prefix(prefix.to_owned());
+    bar
+}
+
+/// `evaluate`, with a bar for its test-time search (minutes at the full preset).
+fn evaluate_showing_progress(
+    model: &ArithModel,
+    config: &ArithConfig,
+    tasks: &[Task],
+    data: &Dataset,
+    stats: TrainStats,
+    device: &Device,
+) -> Evaluation {
+    let bar = progress_bar(
+        config.refine.steps,
+        &format!("{} test-time search", config.ablation.name()),
+    );
+    let evaluation = evaluate(model, config, tasks, data, stats, device, &mut |done, _| {
+        bar.set_position(done as u64);
+    });
+    bar.finish_and_clear();
+    evaluation
+}
+
 fn run_one(
     config: &ArithConfig,
     data: &Dataset,
@@ -189,12 +221,7 @@ fn run_one(
 ) -> anyhow::Result<ArithResults> {
     let chosen = device::choose(choice)?;
     let tasks = generate(&config.tasks, &data.train, &data.test);
-    let bar = ProgressBar::new(config.steps as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{prefix} {bar:30} {pos}/{len} {elapsed} {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    bar.set_prefix(config.ablation.name());
+    let bar = progress_bar(config.steps, config.ablation.name());
     let mut sink = |event: TrainEvent| {
         if let TrainEvent::Step(report) = event {
             if report.step % 100 == 0 {
@@ -228,7 +255,7 @@ fn run_one(
     // Saved before the (minutes-long) evaluation, so an interrupted one loses no training.
     let folder = out.join(config.ablation.name());
     checkpoint::save(&folder, model.clone(), config, &tasks).map_err(anyhow::Error::msg)?;
-    let evaluation = evaluate(&model, config, &tasks, data, stats, &device);
+    let evaluation = evaluate_showing_progress(&model, config, &tasks, data, stats, &device);
     write_programs(&folder, &evaluation.tasks)?;
     Ok(evaluation.results)
 }
@@ -243,11 +270,12 @@ pub fn run(command: &ArithCommand, choice: DeviceChoice) -> anyhow::Result<()> {
             let (model, mut config, tasks) =
                 checkpoint::load(run, &device).map_err(anyhow::Error::msg)?;
             test.apply(&mut config);
-            let stats = roap_engine::arith::TrainStats {
+            let stats = TrainStats {
                 steps: config.steps,
                 ..Default::default()
             };
-            let evaluation = evaluate(&model, &config, &tasks, &data, stats, &device);
+            let evaluation =
+                evaluate_showing_progress(&model, &config, &tasks, &data, stats, &device);
             write_programs(run, &evaluation.tasks)?;
             print_results(&[evaluation.results])
         }
