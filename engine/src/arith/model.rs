@@ -28,6 +28,9 @@ pub struct ModelConfig {
     /// Width of the task embedding and the policy's hidden layer.
     pub embedding: usize,
     pub hidden: usize,
+    /// Images the CNN reads as one picture, side by side: 1 reads each image alone, 3 an
+    /// example's three images as one contiguous picture (Table 1's contiguous-image row).
+    pub images_per_picture: usize,
 }
 
 impl Default for ModelConfig {
@@ -39,6 +42,7 @@ impl Default for ModelConfig {
             lines: 30,
             embedding: 32,
             hidden: 128,
+            images_per_picture: 1,
         }
     }
 }
@@ -140,24 +144,45 @@ pub struct DigitNet {
     block2: ResidualBlock,
     hidden: Linear,
     out: Linear,
+    images_per_picture: usize,
 }
 
 impl DigitNet {
     pub fn new(config: &ModelConfig, device: &Device) -> Self {
         let c1 = config.channels;
+        let k = config.images_per_picture.max(1);
         let [h, w] = config.image_size;
         Self {
             stem: LinearConfig::new(config.image_channels * PATCH * PATCH, c1).init(device),
             block1: ResidualBlock::new(c1, device),
             block2: ResidualBlock::new(c1, device),
-            hidden: LinearConfig::new(c1 * (h / PATCH) * (w / PATCH), 64).init(device),
-            out: LinearConfig::new(64, DIGITS).init(device),
+            hidden: LinearConfig::new(c1 * (h / PATCH) * (k * w / PATCH), 64).init(device),
+            out: LinearConfig::new(64, k * DIGITS).init(device),
+            images_per_picture: k,
         }
     }
 
+    /// Batches passed to `forward` are whole pictures: multiples of this many images.
+    pub fn images_per_picture(&self) -> usize {
+        self.images_per_picture
+    }
+
     /// # Shapes
-    /// `[B, C, H, W]` (H, W multiples of 4) → `[B]`.
+    /// `[B, C, H, W]` (H, W multiples of 4, B a multiple of `images_per_picture`) → `[B]`:
+    /// every image's reading. Each run of `images_per_picture` images is read as one
+    /// picture with the images side by side, and yields one reading per image.
     pub fn forward(&self, images: Tensor<4>) -> Tensor<1> {
+        let [b, c, h, w] = images.dims();
+        let k = self.images_per_picture;
+        let pictures = images
+            .reshape([b / k, k, c, h, w])
+            .permute([0, 2, 3, 1, 4])
+            .reshape([b / k, c, h, k * w]);
+        self.read_pictures(pictures)
+    }
+
+    /// `[P, C, H, k · W]` → `[P · k]`: a picture of k images side by side gives k readings.
+    fn read_pictures(&self, images: Tensor<4>) -> Tensor<1> {
         let [b, c, h, w] = images.dims();
         let (gh, gw) = (h / PATCH, w / PATCH);
         let patches = images
@@ -171,7 +196,11 @@ impl DigitNet {
         // Flattened, not pooled: where the parts of a garment sit tells the classes apart
         // (supervised on the labels, Test-Symbolic-Acc 65 % flattened vs ~55 % pooled).
         let features = x.reshape([b, gh * gw * c1]);
-        let scores = self.out.forward(relu(self.hidden.forward(features)));
+        // `[P, k · 10]` is `[P · k, 10]`: ten scores per image.
+        let scores = self
+            .out
+            .forward(relu(self.hidden.forward(features)))
+            .reshape([b * self.images_per_picture, DIGITS]);
         // Expected digit under a softmax over the ten: a scalar, as the program needs, that
         // learns like a classifier (73 % vs 65 % for one sigmoid unit, supervised, 2000 steps).
         let digits = Tensor::<1, Int>::arange(0..DIGITS as i64, &scores.device())
@@ -333,6 +362,45 @@ mod tests {
     use burn::tensor::Tolerance;
 
     use super::*;
+
+    /// The contiguous-image CNN reads three images as one picture, laid side by side.
+    #[test]
+    fn pictures_are_images_side_by_side() {
+        let device = Device::flex();
+        let config = ModelConfig {
+            images_per_picture: 3,
+            ..ModelConfig::default()
+        };
+        let net = DigitNet::new(&config, &device);
+        let images = Tensor::<4>::random([6, 1, 28, 28], Distribution::Default, &device);
+        let side_by_side = |first: usize| {
+            Tensor::cat(
+                (first..first + 3)
+                    .map(|i| images.clone().slice([i..i + 1]))
+                    .collect(),
+                3,
+            )
+        };
+        let pictures = Tensor::cat(vec![side_by_side(0), side_by_side(3)], 0);
+        let readings = net.forward(images.clone());
+        assert_eq!(readings.dims(), [6]);
+        readings.clone().into_data().assert_approx_eq::<f32>(
+            &net.read_pictures(pictures).into_data(),
+            Tolerance::default(),
+        );
+        // One picture: moving an image to another place changes what is read.
+        let swapped = Tensor::cat(
+            vec![
+                images.clone().slice([1..2]),
+                images.clone().slice([0..1]),
+                images.clone().slice([2..6]),
+            ],
+            0,
+        );
+        let moved: f32 = net.forward(swapped).slice([0..1]).into_scalar();
+        let in_place: f32 = readings.slice([1..2]).into_scalar();
+        assert_ne!(moved, in_place);
+    }
 
     #[test]
     fn conv3x3_matches_burns_conv2d() {

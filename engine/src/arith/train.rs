@@ -28,6 +28,8 @@ use crate::train::{
 pub enum Ablation {
     /// ROAP: amortized policy, Gumbel-softmax, L lines, min-sampling.
     Full,
+    /// The same, its CNN reading each example's three images as one picture side by side.
+    Contiguous,
     /// A small network in place of the program.
     NoProgram,
     /// Free logits per task, shared CNN ("Terpret + multitasking").
@@ -44,8 +46,9 @@ pub enum Ablation {
 }
 
 impl Ablation {
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::Full,
+        Self::Contiguous,
         Self::NoProgram,
         Self::NoAmortized,
         Self::NoGumbel,
@@ -57,6 +60,7 @@ impl Ablation {
     pub fn name(self) -> &'static str {
         match self {
             Self::Full => "full",
+            Self::Contiguous => "contiguous",
             Self::NoProgram => "no-program",
             Self::NoAmortized => "no-amortized",
             Self::NoGumbel => "no-gumbel",
@@ -70,6 +74,7 @@ impl Ablation {
     pub fn label(self) -> &'static str {
         match self {
             Self::Full => "ROAP + min-sampling",
+            Self::Contiguous => "ROAP + min-sampling; contiguous-image",
             Self::NoProgram => "w/o program",
             Self::NoAmortized => "w/o amortized inference (Terpret + multitasking)",
             Self::NoGumbel => "w/o gumbel-softmax",
@@ -316,6 +321,11 @@ fn digit_targets(examples: &[Vec<Example>], set: &ImageSet, device: &Device) -> 
 fn new_model(config: &ArithConfig, tasks: usize, device: &Device) -> ArithModel {
     let model_config = ModelConfig {
         lines: config.lines(),
+        images_per_picture: if config.ablation == Ablation::Contiguous {
+            VARIABLES
+        } else {
+            1
+        },
         ..config.model.clone()
     };
     let op_count = ops().len();
@@ -709,10 +719,10 @@ fn program_loss(program: &Program, values: &[[f32; VARIABLES]], examples: &[Exam
     if mean.is_finite() { mean } else { f64::MAX }
 }
 
-/// CNN values of images, in batches (no gradients kept).
+/// CNN values of images, in batches of whole pictures (no gradients kept).
 fn image_values(digits: &DigitNet, set: &ImageSet, indices: &[u32], device: &Device) -> Vec<f32> {
     indices
-        .chunks(512)
+        .chunks(512 / digits.images_per_picture() * digits.images_per_picture())
         .flat_map(|chunk| {
             let values = digits.forward(image_batch(set, chunk, device)).detach();
             values
@@ -885,7 +895,9 @@ pub fn evaluate(
     let correct = outcomes.iter().filter(|o| o.correct).count();
 
     let symbolic = |set: &ImageSet| -> f64 {
-        let n = config.eval_images.min(set.len());
+        // Whole pictures: for the contiguous CNN, images 0–2, 3–5, … side by side.
+        let per_picture = model.digits.images_per_picture();
+        let n = config.eval_images.min(set.len()) / per_picture * per_picture;
         let indices: Vec<u32> = (0..n as u32).collect();
         let values = image_values(&model.digits, set, &indices, device);
         let right = values

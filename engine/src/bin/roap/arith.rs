@@ -102,8 +102,9 @@ pub enum Preset {
 pub struct RunArgs {
     #[arg(long, value_enum, default_value = "quick")]
     preset: Preset,
-    /// Methods, comma separated: full, no-program, no-amortized, no-gumbel, max-lines-10,
-    /// reinforce, supervised (a reference: the CNN on the digit labels); or `all`.
+    /// Methods, comma separated: full, contiguous (the CNN reads an example's three images as
+    /// one picture), no-program, no-amortized, no-gumbel, max-lines-10, reinforce, supervised
+    /// (a reference: the CNN on the digit labels); or `all`.
     #[arg(long, default_value = "full", value_delimiter = ',')]
     ablation: Vec<String>,
     #[command(flatten)]
