@@ -30,6 +30,7 @@ pub struct ModelConfig {
     pub hidden: usize,
     /// Images the CNN reads as one picture, side by side: 1 reads each image alone, 3 an
     /// example's three images as one contiguous picture (Table 1's contiguous-image row).
+    /// Training sets it from the method, as it sets `lines`.
     pub images_per_picture: usize,
 }
 

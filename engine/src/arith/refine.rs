@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::tasks::{Example, VARIABLES, ops};
 use super::train::min_sampling_fit;
 use crate::dsl::Program;
-use crate::relaxed::{ArchitectureLogits, LogitParams, Relaxation, repeat_tasks};
+use crate::relaxed::{Architecture, ArchitectureLogits, LogitParams, repeat_tasks};
 use crate::train::scalar;
 
 /// How long and how widely to refine.
@@ -63,14 +63,14 @@ pub struct SearchTasks<'a> {
 }
 
 /// Candidate programs from refining `start` (one row per task, any device): every chain's
-/// mode at the end of each quarter of the search. `relaxation` gives the method's relaxed
-/// architecture at a temperature (training's, so that an ablation stays one at test);
-/// `progress` hears `(steps done, steps)`.
+/// mode at the end of each quarter of the search. `draws(logits, temperature, k)` gives
+/// min-sampling's k relaxed programs per row the way the method trained (so that an
+/// ablation stays one at test); `progress` hears `(steps done, steps)`.
 pub fn refine(
     start: &ArchitectureLogits,
     search: &SearchTasks<'_>,
     config: &RefineConfig,
-    relaxation: impl Fn(f64) -> Relaxation,
+    draws: impl Fn(&ArchitectureLogits, f64, usize) -> Architecture,
     seed: u64,
     device: &Device,
     progress: &mut dyn FnMut(usize, usize),
@@ -129,8 +129,7 @@ pub fn refine(
         let fraction = step as f64 / (config.steps.max(2) - 1) as f64;
         let temperature = first * (last / first).powf(fraction);
         let (fit, length) = min_sampling_fit(
-            &logits.logits(),
-            relaxation(temperature),
+            &draws(&logits.logits(), temperature, k),
             k,
             x,
             y,
@@ -164,6 +163,7 @@ mod tests {
     use rand::Rng as _;
 
     use super::*;
+    use crate::relaxed::Relaxation;
 
     /// From uniform logits and exact readings, the search alone finds small equations.
     #[test]
@@ -208,13 +208,15 @@ mod tests {
             examples: &examples,
             weights: &[1.0; 3],
         };
-        let relaxation = |temperature| Relaxation::GumbelSoftmax { temperature };
+        let draws = |logits: &ArchitectureLogits, temperature, k| {
+            logits.relax_k_with_mode(Relaxation::GumbelSoftmax { temperature }, k)
+        };
         let mut done = 0;
         let candidates = refine(
             &start,
             &search,
             &config,
-            relaxation,
+            draws,
             3,
             &device,
             &mut |step, _| done = step,

@@ -17,7 +17,10 @@ use super::model::{ArithModel, DigitNet, FreeTaskLogits, ModelConfig, NeuralReas
 use super::refine::{RefineConfig, SearchTasks, refine};
 use super::tasks::{DIGIT_SCALE, Example, Task, TaskConfig, VARIABLES, formula, ops};
 use crate::dsl::Program;
-use crate::relaxed::{Relaxation, causal_mask, execute, expected_length, repeat_tasks};
+use crate::relaxed::{
+    Architecture, ArchitectureLogits, Relaxation, causal_mask, execute, expected_length,
+    repeat_tasks,
+};
 use crate::train::{
     EventSink, RunControl, Schedule, StepReport, TemperatureSchedule, TrainEvent, scalar,
 };
@@ -113,8 +116,12 @@ pub struct ArithConfig {
     pub cosine_decay: bool,
     /// λ, from halfway through training.
     pub length_penalty: f64,
-    /// Min-sampling: the policy's mode plus `samples − 1` Gumbel draws per task and step.
+    /// Min-sampling: programs drawn per task and step; the one that fits best is trained.
     pub samples: usize,
+    /// Whether one of those is the policy's noise-free mode (the rest drawn), or all are
+    /// drawn (the paper's min-sampling). Runs saved before this choice existed had the mode.
+    #[serde(default = "mode_among_samples_before")]
+    pub mode_among_samples: bool,
     /// Min-sampling at test time: the mode plus `test_samples − 1` draws from the policy,
     /// the one that fits the task's train examples best is the task's program.
     #[serde(default = "default_test_samples")]
@@ -159,6 +166,7 @@ impl ArithConfig {
             cosine_decay: true,
             length_penalty: 1e-4,
             samples: 3,
+            mode_among_samples: true,
             test_samples: default_test_samples(),
             test_temperature: default_test_temperature(),
             // A quarter of the full preset's search keeps the preset under ten minutes.
@@ -202,6 +210,22 @@ impl ArithConfig {
         }
     }
 
+    /// Min-sampling's `k` relaxed programs per task at `temperature`, drawn the way the
+    /// method draws them (training and the test-time search alike).
+    pub(super) fn draws(
+        &self,
+        logits: &ArchitectureLogits,
+        temperature: f64,
+        k: usize,
+    ) -> Architecture {
+        let relaxation = self.ablation.relaxation(temperature);
+        if self.mode_among_samples {
+            logits.relax_k_with_mode(relaxation, k)
+        } else {
+            logits.relax_k(relaxation, k)
+        }
+    }
+
     fn lines(&self) -> usize {
         if self.ablation == Ablation::MaxLines10 {
             self.model.lines.min(10)
@@ -209,6 +233,10 @@ impl ArithConfig {
             self.model.lines
         }
     }
+}
+
+fn mode_among_samples_before() -> bool {
+    true
 }
 
 /// A thousand draws cost ~20 s for a hundred tasks and found 78 % of the programs of a
@@ -442,9 +470,8 @@ pub fn train(
             }
             (None, Some(logits)) => {
                 let k = config.samples.max(1);
-                let relaxation = config.ablation.relaxation(temperature);
-                let (fit, length) =
-                    min_sampling_fit(&logits, relaxation, k, values, y, weights, &ops);
+                let draws = config.draws(&logits, temperature, k);
+                let (fit, length) = min_sampling_fit(&draws, k, values, y, weights, &ops);
                 (
                     fit.clone() + length.clone() * length_weight,
                     fit,
@@ -486,15 +513,14 @@ pub fn train(
     Ok((model, stats))
 }
 
-/// Min-sampling (paper §3): the policy's mode and `k − 1` draws per task run on its
+/// Min-sampling (paper §3): `k` relaxed programs per task (`draws`, task-major) run on its
 /// examples; each task keeps its best draw's weighted squared error. Returns the mean of
 /// those and the draws' mean expected length (for the length penalty).
 ///
 /// # Shapes
-/// `logits` of T tasks, `values [T, V, N]`, `y [T, N]`, `weights [T]`.
+/// `draws` of T · k programs, `values [T, V, N]`, `y [T, N]`, `weights [T]`.
 pub(super) fn min_sampling_fit(
-    logits: &crate::relaxed::ArchitectureLogits,
-    relaxation: Relaxation,
+    draws: &Architecture,
     k: usize,
     values: Tensor<3>,
     y: Tensor<2>,
@@ -502,15 +528,14 @@ pub(super) fn min_sampling_fit(
     ops: &crate::dsl::OpSet,
 ) -> (Tensor<1>, Tensor<1>) {
     let tasks = y.dims()[0];
-    let arch = logits.relax_k_with_mode(relaxation, k);
-    let prediction = execute(repeat_tasks(values, k), &arch, ops); // [T·k, N]
+    let prediction = execute(repeat_tasks(values, k), draws, ops); // [T·k, N]
     let per_draw = (prediction - repeat_rows(y, k))
         .powi_scalar(2)
         .mean_dim(1)
         .reshape([tasks, k])
         * weights.unsqueeze_dim::<2>(1);
     let fit = per_draw.min_dim(1).mean();
-    (fit, expected_length(&arch, ops).mean())
+    (fit, expected_length(draws, ops).mean())
 }
 
 /// Each task's squared error is divided by the spread of its outputs (plus a floor), so
@@ -674,7 +699,7 @@ fn choose_programs(
         &policy_logits,
         &search,
         &config.refine,
-        |temperature| config.ablation.relaxation(temperature),
+        |logits, temperature, k| config.draws(logits, temperature, k),
         config.seed ^ 0x2ef1,
         autodiff_device,
         progress,

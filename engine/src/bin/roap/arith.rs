@@ -133,6 +133,10 @@ pub struct RunArgs {
     /// Override the min-sampling draws per task and step.
     #[arg(long)]
     samples: Option<usize>,
+    /// Whether min-sampling weighs the policy's noise-free mode against the draws (true) or
+    /// draws every sample (false), instead of the preset's choice.
+    #[arg(long)]
+    mode_among_samples: Option<bool>,
     /// Gumbel-softmax temperature at the first and last step, geometric in between,
     /// instead of the preset's schedule.
     #[arg(long, num_args = 2, value_names = ["START", "END"])]
@@ -328,6 +332,9 @@ fn run_methods(args: &RunArgs, choice: DeviceChoice) -> anyhow::Result<()> {
     }
     if let Some(samples) = args.samples {
         base.samples = samples;
+    }
+    if let Some(mode) = args.mode_among_samples {
+        base.mode_among_samples = mode;
     }
     if let Some(t) = &args.temperature {
         base.temperature = roap_engine::train::TemperatureSchedule::Exponential {
