@@ -76,35 +76,34 @@ impl Conv3x3 {
     /// # Shapes
     /// `[B, H, W, C]` → `[B, H, W, O]`.
     ///
-    /// The zero-padded input is flattened to `[B, (H + 2)(W + 2), C]`; the window of output
-    /// `(y, x)` then starts at flat index `y (W + 2) + x`, and shift `(dy, dx)` is the offset
-    /// `dy (W + 2) + dx` — nine slices of one axis. Outputs are computed on the padded width
-    /// and the two extra columns dropped.
+    /// The patches are built in two passes of three shifts each: the three column shifts
+    /// side by side (`[B, H + 2, W, 3C]`), then three row shifts of that (`[B, H, W, 9C]`),
+    /// so every copy moves rows of 3C or 9C values rather than nine pieces of C.
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let [b, h, w, c] = x.dims();
         let device = x.device();
-        let (ph, pw) = (h + 2, w + 2);
         let rows_of_zeros = Tensor::<4>::zeros([b, 1, w, c], &device);
         let x = Tensor::cat(vec![rows_of_zeros.clone(), x, rows_of_zeros], 1); // [B, H+2, W, C]
-        let column_of_zeros = Tensor::<4>::zeros([b, ph, 1, c], &device);
+        let column_of_zeros = Tensor::<4>::zeros([b, h + 2, 1, c], &device);
         let x = Tensor::cat(vec![column_of_zeros.clone(), x, column_of_zeros], 2); // [B, H+2, W+2, C]
-        let flat = Tensor::cat(
-            vec![
-                x.reshape([b, ph * pw, c]),
-                Tensor::zeros([b, 2, c], &device),
-            ],
-            1,
-        ); // [B, (H+2)(W+2) + 2, C]
-        let span = h * pw;
-        let shifted: Vec<Tensor<3>> = (0..3)
-            .flat_map(|dy| (0..3).map(move |dx| dy * pw + dx))
-            .map(|offset| flat.clone().slice([0..b, offset..offset + span, 0..c]))
-            .collect();
-        let rows = Tensor::cat(shifted, 2).reshape([b * span, 9 * c]);
+        let columns = Tensor::cat(
+            (0..3)
+                .map(|dx| x.clone().slice([0..b, 0..h + 2, dx..dx + w, 0..c]))
+                .collect(),
+            3,
+        ); // [B, H+2, W, 3C], (dx, channel)
+        let patches = Tensor::cat(
+            (0..3)
+                .map(|dy| columns.clone().slice([0..b, dy..dy + h, 0..w, 0..3 * c]))
+                .collect(),
+            3,
+        ); // [B, H, W, 9C], (dy, dx, channel)
         let outputs = self.weight.dims()[1];
-        let y = rows.matmul(self.weight.val()) + self.bias.val().unsqueeze_dim::<2>(0);
-        y.reshape([b, h, pw, outputs])
-            .slice([0..b, 0..h, 0..w, 0..outputs])
+        let y = patches
+            .reshape([b * h * w, 9 * c])
+            .matmul(self.weight.val())
+            + self.bias.val().unsqueeze_dim::<2>(0);
+        y.reshape([b, h, w, outputs])
     }
 }
 
@@ -157,8 +156,9 @@ impl DigitNet {
             stem: LinearConfig::new(config.image_channels * PATCH * PATCH, c1).init(device),
             block1: ResidualBlock::new(c1, device),
             block2: ResidualBlock::new(c1, device),
-            hidden: LinearConfig::new(c1 * (h / PATCH) * (k * w / PATCH), 64).init(device),
-            out: LinearConfig::new(64, k * DIGITS).init(device),
+            // As wide per image read as the one-image CNN.
+            hidden: LinearConfig::new(c1 * (h / PATCH) * (k * w / PATCH), k * HIDDEN).init(device),
+            out: LinearConfig::new(k * HIDDEN, k * DIGITS).init(device),
             images_per_picture: k,
         }
     }
@@ -214,6 +214,9 @@ impl DigitNet {
 
 /// The CNN reads each image as one of ten digits.
 const DIGITS: usize = 10;
+
+/// Width of the CNN's hidden layer, per image read.
+const HIDDEN: usize = 64;
 
 fn logit_width(lines: usize, ops: usize) -> usize {
     lines * ops + 2 * lines * (VARIABLES + lines)
