@@ -380,7 +380,7 @@ mod tests {
         let side_by_side = |first: usize| {
             Tensor::cat(
                 (first..first + 3)
-                    .map(|i| images.clone().slice([i..i + 1]))
+                    .map(|i| images.clone().narrow(0, i, 1))
                     .collect(),
                 3,
             )
@@ -395,14 +395,14 @@ mod tests {
         // One picture: moving an image to another place changes what is read.
         let swapped = Tensor::cat(
             vec![
-                images.clone().slice([1..2]),
-                images.clone().slice([0..1]),
-                images.clone().slice([2..6]),
+                images.clone().narrow(0, 1, 1),
+                images.clone().narrow(0, 0, 1),
+                images.clone().narrow(0, 2, 4),
             ],
             0,
         );
-        let moved: f32 = net.forward(swapped).slice([0..1]).into_scalar();
-        let in_place: f32 = readings.slice([1..2]).into_scalar();
+        let moved: f32 = net.forward(swapped).narrow(0, 0, 1).into_scalar();
+        let in_place: f32 = readings.narrow(0, 1, 1).into_scalar();
         assert_ne!(moved, in_place);
     }
 
