@@ -10,8 +10,8 @@ use burn::tensor::Device;
 use roap_engine::arith::model::ArithModel;
 use roap_engine::arith::train::checkpoint;
 use roap_engine::arith::{
-    Ablation, ArithConfig, ArithError, Dataset, RefineConfig, Task, TaskConfig, TrainStats,
-    evaluate, formula, generate, read_dataset, train,
+    Ablation, ArithConfig, ArithError, Dataset, Evaluation, RefineConfig, Task, TaskConfig,
+    TrainStats, evaluate, formula, generate, read_dataset, train,
 };
 use roap_engine::train::{RunControl, TrainEvent};
 
@@ -33,6 +33,17 @@ fn train_quietly(
         &mut |_| {},
         &RunControl::default(),
     )
+}
+
+fn evaluate_quietly(
+    model: &ArithModel,
+    config: &ArithConfig,
+    tasks: &[Task],
+    data: &Dataset,
+    stats: TrainStats,
+    device: &Device,
+) -> Evaluation {
+    evaluate(model, config, tasks, data, stats, device, &mut |_, _| {})
 }
 
 fn small(ablation: Ablation, steps: usize) -> ArithConfig {
@@ -103,15 +114,7 @@ fn training_lowers_the_loss_and_a_saved_run_evaluates_the_same() {
     let late: f64 = fits[fits.len() - 20..].iter().sum::<f64>() / 20.0;
     assert!(late < 0.85 * early, "fit went from {early} to {late}");
 
-    let evaluation = evaluate(
-        &model,
-        &config,
-        &tasks,
-        &data,
-        stats,
-        &device,
-        &mut |_, _| {},
-    );
+    let evaluation = evaluate_quietly(&model, &config, &tasks, &data, stats, &device);
     let results = evaluation.results.clone();
     assert_eq!(evaluation.tasks.len(), tasks.len());
     let correct = evaluation.tasks.iter().filter(|t| t.correct).count();
@@ -139,14 +142,13 @@ fn training_lowers_the_loss_and_a_saved_run_evaluates_the_same() {
     let (loaded, loaded_config, loaded_tasks) = checkpoint::load(&dir, &device).unwrap();
     assert_eq!(loaded_config, config);
     assert_eq!(loaded_tasks, tasks);
-    let again = evaluate(
+    let again = evaluate_quietly(
         &loaded,
         &loaded_config,
         &loaded_tasks,
         &data,
         stats,
         &device,
-        &mut |_, _| {},
     )
     .results;
     assert_eq!(again.symbolic_acc, results.symbolic_acc);
@@ -165,16 +167,7 @@ fn every_ablation_trains_and_evaluates() {
         let (model, stats) = train_quietly(&config, &tasks, &data, &device).unwrap();
         assert_eq!(stats.steps, 6, "{ablation:?}");
         assert!(stats.skipped_steps < 6, "{ablation:?}: every step skipped");
-        let results = evaluate(
-            &model,
-            &config,
-            &tasks,
-            &data,
-            stats,
-            &device,
-            &mut |_, _| {},
-        )
-        .results;
+        let results = evaluate_quietly(&model, &config, &tasks, &data, stats, &device).results;
         assert_eq!(results.method, ablation.label());
         if ablation == Ablation::NoProgram {
             assert_eq!(results.program_acc, 0.0, "no program, no Program-Acc");
