@@ -14,6 +14,6 @@ pub use images::{Dataset, ImageSet, read_dataset};
 pub use refine::RefineConfig;
 pub use tasks::{Example, Task, TaskConfig, formula, generate};
 pub use train::{
-    Ablation, ArithConfig, ArithError, ArithResults, Evaluation, TaskOutcome, TrainStats, evaluate,
-    train,
+    Ablation, ArithConfig, ArithError, ArithResults, ClassReading, Evaluation, TaskOutcome,
+    TrainStats, evaluate, train, train_and_evaluate_each_alone,
 };

@@ -37,6 +37,8 @@ pub enum Ablation {
     NoProgram,
     /// Free logits per task, shared CNN ("Terpret + multitasking").
     NoAmortized,
+    /// Terpret: each task alone, with its own free logits and its own CNN.
+    Terpret,
     /// Plain softmax instead of Gumbel-softmax.
     NoGumbel,
     /// At most 10 lines.
@@ -49,11 +51,12 @@ pub enum Ablation {
 }
 
 impl Ablation {
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::Full,
         Self::Contiguous,
         Self::NoProgram,
         Self::NoAmortized,
+        Self::Terpret,
         Self::NoGumbel,
         Self::MaxLines10,
         Self::Reinforce,
@@ -66,6 +69,7 @@ impl Ablation {
             Self::Contiguous => "contiguous",
             Self::NoProgram => "no-program",
             Self::NoAmortized => "no-amortized",
+            Self::Terpret => "terpret",
             Self::NoGumbel => "no-gumbel",
             Self::MaxLines10 => "max-lines-10",
             Self::Reinforce => "reinforce",
@@ -80,6 +84,7 @@ impl Ablation {
             Self::Contiguous => "ROAP + min-sampling; contiguous-image",
             Self::NoProgram => "w/o program",
             Self::NoAmortized => "w/o amortized inference (Terpret + multitasking)",
+            Self::Terpret => "Terpret (each task alone, its own CNN)",
             Self::NoGumbel => "w/o gumbel-softmax",
             Self::MaxLines10 => "w/ max lines = 10",
             Self::Reinforce => "REINFORCE",
@@ -370,7 +375,7 @@ fn new_model(config: &ArithConfig, tasks: usize, device: &Device) -> ArithModel 
             free: None,
             neural: None,
         },
-        Ablation::NoAmortized => ArithModel {
+        Ablation::NoAmortized | Ablation::Terpret => ArithModel {
             digits,
             policy: None,
             free: Some(FreeTaskLogits::new(&model_config, tasks, op_count, device)),
@@ -386,6 +391,8 @@ fn new_model(config: &ArithConfig, tasks: usize, device: &Device) -> ArithModel 
 }
 
 /// Trains on `tasks` (their `train` examples over `data.train`). `device` must have autodiff.
+/// Terpret trains each task alone through `train_and_evaluate_each_alone`; here it trains
+/// whatever tasks it is given with one CNN, as no-amortized does.
 ///
 /// # Errors
 /// No tasks, or images the model cannot take.
@@ -510,6 +517,88 @@ pub fn train(
     }
     stats.seconds = started.elapsed().as_secs_f64();
     Ok((model, stats))
+}
+
+/// Terpret, Table 1's baseline without multitasking: every task trained alone, with its
+/// own CNN and free logits, for its share of the steps (a multitask run visits each task
+/// `steps · batch_tasks / tasks` times), then evaluated alone. The row averages the tasks;
+/// OOD-Loss is the out-of-distribution task's. `progress` hears `(tasks done, tasks)`;
+/// the models are not kept.
+///
+/// # Errors
+/// As `train`.
+pub fn train_and_evaluate_each_alone(
+    config: &ArithConfig,
+    tasks: &[Task],
+    data: &Dataset,
+    device: &Device,
+    control: &RunControl,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Evaluation, ArithError> {
+    if tasks.is_empty() {
+        return Err(ArithError::NoTasks);
+    }
+    let per_task = ArithConfig {
+        steps: (config.steps * config.batch_tasks.clamp(1, tasks.len()) / tasks.len()).max(1),
+        batch_tasks: 1,
+        ..config.clone()
+    };
+    let mut evaluations = Vec::with_capacity(tasks.len());
+    let mut stats = TrainStats::default();
+    for (i, task) in tasks.iter().enumerate() {
+        if !control.checkpoint() {
+            break;
+        }
+        let alone = ArithConfig {
+            seed: config.seed.wrapping_add(i as u64),
+            ..per_task.clone()
+        };
+        let one = std::slice::from_ref(task);
+        let (model, task_stats) = train(&alone, one, data, device, &mut |_| {}, control)?;
+        stats.steps += task_stats.steps;
+        stats.skipped_steps += task_stats.skipped_steps;
+        stats.seconds += task_stats.seconds;
+        evaluations.push(evaluate(
+            &model,
+            &alone,
+            one,
+            data,
+            task_stats,
+            device,
+            &mut |_, _| {},
+        ));
+        progress(i + 1, tasks.len());
+    }
+    let average =
+        |field: fn(&ArithResults) -> f64| mean(evaluations.iter().map(|e| field(&e.results)));
+    let test_readings: Vec<f32> = evaluations
+        .iter()
+        .flat_map(|e| e.test_readings.iter().copied())
+        .collect();
+    let images = evaluations.first().map_or(0, |e| e.test_readings.len());
+    let results = ArithResults {
+        method: config.ablation.label().to_owned(),
+        program_acc: average(|r| r.program_acc),
+        symbolic_acc: average(|r| r.symbolic_acc),
+        test_symbolic_acc: average(|r| r.test_symbolic_acc),
+        loss: average(|r| r.loss),
+        test_loss: average(|r| r.test_loss),
+        ood_loss: evaluations.first().map_or(f64::NAN, |e| e.results.ood_loss),
+        tasks: tasks.len(),
+        train_examples_per_task: config.tasks.train_examples,
+        steps: stats.steps,
+        train_seconds: stats.seconds,
+        skipped_steps: stats.skipped_steps,
+        test_samples: config.test_samples,
+        refine_steps: config.refine.steps,
+        refine_chains: config.refine.chains,
+    };
+    Ok(Evaluation {
+        results,
+        tasks: evaluations.iter().flat_map(|e| e.tasks.clone()).collect(),
+        grounding: class_readings(&test_readings, &data.test.labels[..images]),
+        test_readings,
+    })
 }
 
 /// Min-sampling (paper §3): `k` relaxed programs per task (`draws`, task-major) run on its
@@ -774,11 +863,68 @@ pub struct TaskOutcome {
     pub equation_loss: f64,
 }
 
-/// Table 1's row and every task's program.
+/// How the trained CNN reads the test images of one class: the symbol it grounded the
+/// class to. Learning the right grounding means every class `c` reads as digit `c`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClassReading {
+    /// The class label (its digit).
+    pub class: u8,
+    pub images: usize,
+    /// Mean reading, in digits (the CNN's output × 10).
+    pub mean_reading: f64,
+    /// The digit most of its images round to, and the share of them that do.
+    pub usual_digit: i64,
+    pub usual_share: f64,
+    /// The share read as the class's own digit (its part of Test-Symbolic-Acc).
+    pub correct_share: f64,
+}
+
+/// Table 1's row, every task's program, and how each test class is read.
 #[derive(Clone, Debug)]
 pub struct Evaluation {
     pub results: ArithResults,
     pub tasks: Vec<TaskOutcome>,
+    pub grounding: Vec<ClassReading>,
+    /// The CNN's readings of the first test images, which `grounding` sums up.
+    pub test_readings: Vec<f32>,
+}
+
+/// Per class, how `readings` (CNN outputs, digit / 10) read it: reading `i` is of an
+/// image labelled `labels[i % labels.len()]` (several CNNs' readings of the same images
+/// pool).
+fn class_readings(readings: &[f32], labels: &[u8]) -> Vec<ClassReading> {
+    let mut classes: Vec<u8> = labels[..readings.len().min(labels.len())].to_vec();
+    classes.sort_unstable();
+    classes.dedup();
+    classes
+        .into_iter()
+        .map(|class| {
+            let digits: Vec<f64> = readings
+                .iter()
+                .zip(labels.iter().cycle())
+                .filter(|&(_, &l)| l == class)
+                .map(|(&r, _)| f64::from(r / DIGIT_SCALE))
+                .collect();
+            let n = digits.len();
+            let mut counts = std::collections::BTreeMap::<i64, usize>::new();
+            for d in &digits {
+                *counts.entry(d.round() as i64).or_default() += 1;
+            }
+            let (usual_digit, usual) = counts
+                .iter()
+                .max_by_key(|&(_, &count)| count)
+                .map_or((0, 0), |(&d, &count)| (d, count));
+            ClassReading {
+                class,
+                images: n,
+                mean_reading: mean(digits.iter().copied()),
+                usual_digit,
+                usual_share: usual as f64 / n.max(1) as f64,
+                correct_share: counts.get(&i64::from(class)).copied().unwrap_or(0) as f64
+                    / n.max(1) as f64,
+            }
+        })
+        .collect()
 }
 
 /// Table 1's metrics for a trained model. `progress` hears the test-time search's
@@ -918,24 +1064,28 @@ pub fn evaluate(
     };
     let correct = outcomes.iter().filter(|o| o.correct).count();
 
-    let symbolic = |set: &ImageSet| -> f64 {
+    let readings = |set: &ImageSet| -> Vec<f32> {
         // Whole pictures: for the contiguous CNN, images 0–2, 3–5, … side by side.
         let per_picture = model.digits.images_per_picture();
         let n = config.eval_images.min(set.len()) / per_picture * per_picture;
         let indices: Vec<u32> = (0..n as u32).collect();
-        let values = image_values(&model.digits, set, &indices, device);
+        image_values(&model.digits, set, &indices, device)
+    };
+    let symbolic_acc = |values: &[f32], labels: &[u8]| -> f64 {
         let right = values
             .iter()
-            .zip(&set.labels)
+            .zip(labels)
             .filter(|(v, label)| (*v / DIGIT_SCALE).round() as i64 == i64::from(**label))
             .count();
-        right as f64 / n.max(1) as f64
+        right as f64 / values.len().max(1) as f64
     };
+    let train_readings = readings(&data.train);
+    let test_readings = readings(&data.test);
     let results = ArithResults {
         method: config.ablation.label().to_owned(),
         program_acc: correct as f64 / tasks.len().max(1) as f64,
-        symbolic_acc: symbolic(&data.train),
-        test_symbolic_acc: symbolic(&data.test),
+        symbolic_acc: symbolic_acc(&train_readings, &data.train.labels),
+        test_symbolic_acc: symbolic_acc(&test_readings, &data.test.labels),
         loss,
         test_loss,
         ood_loss,
@@ -951,6 +1101,8 @@ pub fn evaluate(
     Evaluation {
         results,
         tasks: outcomes,
+        grounding: class_readings(&test_readings, &data.test.labels),
+        test_readings,
     }
 }
 
@@ -1026,5 +1178,33 @@ pub mod checkpoint {
             .try_load_file(dir.join("model.bpk"))
             .map_err(|e| format!("{e}: {}", dir.join("model.bpk").display()))?;
         Ok((model, config, tasks))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::class_readings;
+
+    #[test]
+    fn class_readings_name_the_digit_each_class_is_read_as() {
+        // Class 1 reads as 1 (twice), class 2 as 5 (a wrong grounding), class 0 split.
+        let readings = [0.0, 0.31, 0.1, 0.12, 0.5, 0.46];
+        let labels = [0, 0, 1, 1, 2, 2];
+        let classes = class_readings(&readings, &labels);
+        assert_eq!(
+            classes.iter().map(|c| c.class).collect::<Vec<_>>(),
+            [0, 1, 2]
+        );
+        let [zero, one, two] = [&classes[0], &classes[1], &classes[2]];
+        assert_eq!(
+            (one.usual_digit, one.usual_share, one.correct_share),
+            (1, 1.0, 1.0)
+        );
+        assert!((one.mean_reading - 1.1).abs() < 1e-5);
+        assert_eq!((two.usual_digit, two.correct_share), (5, 0.0));
+        assert_eq!(
+            (zero.images, zero.usual_share, zero.correct_share),
+            (2, 0.5, 0.5)
+        );
     }
 }

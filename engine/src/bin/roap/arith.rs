@@ -10,8 +10,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use roap_engine::arith::model::ArithModel;
 use roap_engine::arith::train::checkpoint;
 use roap_engine::arith::{
-    Ablation, ArithConfig, ArithResults, Dataset, Evaluation, Task, TaskOutcome, TrainStats,
-    evaluate, generate, read_dataset, train,
+    Ablation, ArithConfig, ArithResults, ClassReading, Dataset, Evaluation, Task, TaskOutcome,
+    TrainStats, evaluate, generate, read_dataset, train, train_and_evaluate_each_alone,
 };
 use roap_engine::device::{self, DeviceChoice};
 use roap_engine::train::{RunControl, TrainEvent};
@@ -103,8 +103,9 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value = "quick")]
     preset: Preset,
     /// Methods, comma separated: full, contiguous (the CNN reads an example's three images as
-    /// one picture), no-program, no-amortized, no-gumbel, max-lines-10, reinforce, supervised
-    /// (a reference: the CNN on the digit labels); or `all`.
+    /// one picture), no-program, no-amortized, terpret (each task alone, its own CNN),
+    /// no-gumbel, max-lines-10, reinforce, supervised (a reference: the CNN on the digit
+    /// labels); or `all`.
     #[arg(long, default_value = "full", value_delimiter = ',')]
     ablation: Vec<String>,
     #[command(flatten)]
@@ -127,6 +128,10 @@ pub struct RunArgs {
     /// Keep the step size constant instead of decaying it along a cosine.
     #[arg(long)]
     constant_learning_rate: bool,
+    /// Override λ, the program-length penalty switched on halfway through training (and
+    /// weighed against the fit when min-sampling chooses each task's program at test).
+    #[arg(long)]
+    length_penalty: Option<f64>,
     /// Override the CNN's width (channels of its residual blocks).
     #[arg(long)]
     channels: Option<usize>,
@@ -226,6 +231,25 @@ fn run_one(
 ) -> anyhow::Result<ArithResults> {
     let chosen = device::choose(choice)?;
     let tasks = generate(&config.tasks, &data.train, &data.test);
+    let device = chosen.device.clone().autodiff();
+    let folder = out.join(config.ablation.name());
+    if config.ablation == Ablation::Terpret {
+        // A model per task: nothing to save for `eval`; the results are written.
+        let bar = progress_bar(tasks.len(), "terpret: tasks trained alone");
+        let evaluation = train_and_evaluate_each_alone(
+            config,
+            &tasks,
+            data,
+            &device,
+            &RunControl::default(),
+            &mut |done, _| bar.set_position(done as u64),
+        )?;
+        bar.finish_and_clear();
+        std::fs::create_dir_all(&folder)
+            .with_context(|| format!("creating {}", folder.display()))?;
+        write_evaluation(&folder, &evaluation)?;
+        return Ok(evaluation.results);
+    }
     let bar = progress_bar(config.steps, config.ablation.name());
     let mut sink = |event: TrainEvent| {
         if let TrainEvent::Step(report) = event {
@@ -247,7 +271,6 @@ fn run_one(
             ));
         }
     };
-    let device = chosen.device.clone().autodiff();
     let (model, stats) = train(
         config,
         &tasks,
@@ -258,10 +281,9 @@ fn run_one(
     )?;
     bar.finish_and_clear();
     // Saved before the (minutes-long) evaluation, so an interrupted one loses no training.
-    let folder = out.join(config.ablation.name());
     checkpoint::save(&folder, model.clone(), config, &tasks).map_err(anyhow::Error::msg)?;
     let evaluation = evaluate_showing_progress(&model, config, &tasks, data, stats, &device);
-    write_programs(&folder, &evaluation.tasks)?;
+    write_evaluation(&folder, &evaluation)?;
     Ok(evaluation.results)
 }
 
@@ -281,7 +303,7 @@ pub fn run(command: &ArithCommand, choice: DeviceChoice) -> anyhow::Result<()> {
             };
             let evaluation =
                 evaluate_showing_progress(&model, &config, &tasks, &data, stats, &device);
-            write_programs(run, &evaluation.tasks)?;
+            write_evaluation(run, &evaluation)?;
             print_results(&[evaluation.results])
         }
         ArithCommand::Sweep(args) => sweep(args, choice),
@@ -297,7 +319,10 @@ fn run_methods(args: &RunArgs, choice: DeviceChoice) -> anyhow::Result<()> {
             .iter()
             .map(|name| {
                 Ablation::from_name(name).with_context(|| {
-                    format!("unknown method {name:?}; known: full, no-program, no-amortized, no-gumbel, max-lines-10, reinforce, supervised, all")
+                    format!(
+                        "unknown method {name:?}; known: {}, all",
+                        Ablation::ALL.map(Ablation::name).join(", ")
+                    )
                 })
             })
             .collect::<anyhow::Result<_>>()?
@@ -322,6 +347,9 @@ fn run_methods(args: &RunArgs, choice: DeviceChoice) -> anyhow::Result<()> {
     }
     if let Some(lr) = args.learning_rate {
         base.learning_rate = lr;
+    }
+    if let Some(lambda) = args.length_penalty {
+        base.length_penalty = lambda;
     }
     args.test.apply(&mut base);
     if args.constant_learning_rate {
@@ -396,6 +424,33 @@ fn markdown(rows: &[ArithResults]) -> String {
         ));
     }
     text
+}
+
+/// A method's folder gets `programs.md` and `grounding.md`.
+fn write_evaluation(folder: &Path, evaluation: &Evaluation) -> anyhow::Result<()> {
+    write_programs(folder, &evaluation.tasks)?;
+    write_grounding(folder, &evaluation.grounding)
+}
+
+/// `grounding.md`: the symbol the CNN learned for each class of test image.
+fn write_grounding(folder: &Path, classes: &[ClassReading]) -> anyhow::Result<()> {
+    let mut text = String::from(
+        "How the trained CNN reads each class of test image (the right grounding reads class c as digit c).\n\n\
+         | class | images | mean reading | read as (share) | read as its own digit |\n\
+         |---|---|---|---|---|\n",
+    );
+    for c in classes {
+        text.push_str(&format!(
+            "| {} | {} | {:.2} | {} ({:.0}%) | {:.0}% |\n",
+            c.class,
+            c.images,
+            c.mean_reading,
+            c.usual_digit,
+            100.0 * c.usual_share,
+            100.0 * c.correct_share,
+        ));
+    }
+    write_atomically(&folder.join("grounding.md"), text.as_bytes())
 }
 
 /// `programs.md`: every task's hidden equation beside the program found for it, and how
