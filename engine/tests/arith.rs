@@ -189,6 +189,12 @@ fn every_ablation_trains_and_evaluates() {
         assert!(stats.skipped_steps < 6, "{ablation:?}: every step skipped");
         let results = evaluate_quietly(&model, &config, &tasks, &data, stats, &device).results;
         assert_eq!(results.method, ablation.label());
+        if ablation == Ablation::NoGumbel {
+            assert_eq!(
+                results.test_samples, 1,
+                "without noise, the mode alone is drawn"
+            );
+        }
         if ablation == Ablation::NoProgram {
             assert_eq!(results.program_acc, 0.0, "no program, no Program-Acc");
         }

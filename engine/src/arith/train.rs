@@ -230,6 +230,16 @@ impl ArithConfig {
         }
     }
 
+    /// Programs min-sampling weighs at test besides the refinement's: the policy's mode and
+    /// `test_samples − 1` draws. Without Gumbel noise the method has no draws, only its mode.
+    pub fn test_programs(&self) -> usize {
+        if self.ablation == Ablation::NoGumbel {
+            1
+        } else {
+            self.test_samples.max(1)
+        }
+    }
+
     fn lines(&self) -> usize {
         if self.ablation == Ablation::MaxLines10 {
             self.model.lines.min(10)
@@ -589,7 +599,7 @@ pub fn train_and_evaluate_each_alone(
         steps: stats.steps,
         train_seconds: stats.seconds,
         skipped_steps: stats.skipped_steps,
-        test_samples: config.test_samples,
+        test_samples: config.test_programs(),
         refine_steps: config.refine.steps,
         refine_chains: config.refine.chains,
     };
@@ -719,7 +729,7 @@ fn reinforce_loss(
 }
 
 /// The discrete program chosen for each task (min-sampling at test): among the policy's
-/// mode, `test_samples − 1` Gumbel-max draws and the refinement's programs, the one with the
+/// mode, `test_programs() − 1` Gumbel-max draws and the refinement's programs, the one with the
 /// lowest loss on the task's train examples. Refinement searches on the first half of them
 /// and every candidate is scored on the second: a long program that tracks the CNN's
 /// misreadings of the images it was fitted to wins nothing on images it has not seen.
@@ -753,7 +763,7 @@ fn choose_programs(
     }
     // In rounds, so that a thousand draws for a hundred tasks do not hold all their
     // one-hot architectures at once.
-    let mut left = config.test_samples.saturating_sub(1);
+    let mut left = config.test_programs() - 1;
     while left > 0 {
         let draws = left.min(DRAWS_PER_ROUND);
         left -= draws;
@@ -1094,7 +1104,7 @@ pub fn evaluate(
         steps: stats.steps,
         train_seconds: stats.seconds,
         skipped_steps: stats.skipped_steps,
-        test_samples: config.test_samples,
+        test_samples: config.test_programs(),
         refine_steps: config.refine.steps,
         refine_chains: config.refine.chains,
     };
