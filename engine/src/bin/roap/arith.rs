@@ -417,11 +417,21 @@ fn markdown(rows: &[ArithResults]) -> String {
                 r.refine_chains, r.refine_steps
             )
         };
+        let draws = rows
+            .iter()
+            .map(|r| r.test_samples.saturating_sub(1))
+            .max()
+            .unwrap_or(0);
         text.push_str(&format!(
-            "\nAt test, per task: the policy's mode, {} draws and {refinement}; the best on \
+            "\nAt test, per task: the policy's mode, {draws} draws and {refinement}; the best on \
              held-out train examples is the task's program.\n",
-            r.test_samples.saturating_sub(1),
         ));
+        if rows
+            .iter()
+            .any(|r| r.test_samples.saturating_sub(1) != draws)
+        {
+            text.push_str("w/o gumbel-softmax has no draws: only its mode and the refinement.\n");
+        }
     }
     text
 }
