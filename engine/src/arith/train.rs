@@ -289,6 +289,30 @@ pub struct ArithResults {
     pub refine_chains: usize,
 }
 
+impl ArithResults {
+    /// The row's description of a run of `config` over `tasks` tasks; its metrics are NaN
+    /// until the caller fills them in.
+    fn describing(config: &ArithConfig, tasks: usize, stats: TrainStats) -> Self {
+        Self {
+            method: config.ablation.label().to_owned(),
+            program_acc: f64::NAN,
+            symbolic_acc: f64::NAN,
+            test_symbolic_acc: f64::NAN,
+            loss: f64::NAN,
+            test_loss: f64::NAN,
+            ood_loss: f64::NAN,
+            tasks,
+            train_examples_per_task: config.tasks.train_examples,
+            steps: stats.steps,
+            train_seconds: stats.seconds,
+            skipped_steps: stats.skipped_steps,
+            test_samples: config.test_programs(),
+            refine_steps: config.refine.steps,
+            refine_chains: config.refine.chains,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ArithError {
     #[error("no tasks could be made from the dataset (is it empty?)")]
@@ -587,21 +611,13 @@ pub fn train_and_evaluate_each_alone(
         .collect();
     let images = evaluations.first().map_or(0, |e| e.test_readings.len());
     let results = ArithResults {
-        method: config.ablation.label().to_owned(),
         program_acc: average(|r| r.program_acc),
         symbolic_acc: average(|r| r.symbolic_acc),
         test_symbolic_acc: average(|r| r.test_symbolic_acc),
         loss: average(|r| r.loss),
         test_loss: average(|r| r.test_loss),
         ood_loss: evaluations.first().map_or(f64::NAN, |e| e.results.ood_loss),
-        tasks: tasks.len(),
-        train_examples_per_task: config.tasks.train_examples,
-        steps: stats.steps,
-        train_seconds: stats.seconds,
-        skipped_steps: stats.skipped_steps,
-        test_samples: config.test_programs(),
-        refine_steps: config.refine.steps,
-        refine_chains: config.refine.chains,
+        ..ArithResults::describing(config, tasks.len(), stats)
     };
     Ok(Evaluation {
         results,
@@ -1092,21 +1108,13 @@ pub fn evaluate(
     let train_readings = readings(&data.train);
     let test_readings = readings(&data.test);
     let results = ArithResults {
-        method: config.ablation.label().to_owned(),
         program_acc: correct as f64 / tasks.len().max(1) as f64,
         symbolic_acc: symbolic_acc(&train_readings, &data.train.labels),
         test_symbolic_acc: symbolic_acc(&test_readings, &data.test.labels),
         loss,
         test_loss,
         ood_loss,
-        tasks: tasks.len(),
-        train_examples_per_task: config.tasks.train_examples,
-        steps: stats.steps,
-        train_seconds: stats.seconds,
-        skipped_steps: stats.skipped_steps,
-        test_samples: config.test_programs(),
-        refine_steps: config.refine.steps,
-        refine_chains: config.refine.chains,
+        ..ArithResults::describing(config, tasks.len(), stats)
     };
     Evaluation {
         results,
