@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)] // Test helpers may panic on broken invariants.
 
 use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
 
 use burn::tensor::Device;
 use roap_engine::arith::model::ArithModel;
@@ -14,6 +15,17 @@ use roap_engine::arith::{
     TrainStats, evaluate, formula, generate, read_dataset, train, train_and_evaluate_each_alone,
 };
 use roap_engine::train::{RunControl, TrainEvent};
+
+/// burn's CPU backend draws random numbers from one process-wide generator, so a test that
+/// seeds it and expects the same draws again must not run beside another test that draws.
+static DEVICE_RANDOMNESS: Mutex<()> = Mutex::new(());
+
+fn device_randomness() -> MutexGuard<'static, ()> {
+    // A test that panicked while holding the lock left nothing to repair.
+    DEVICE_RANDOMNESS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 fn subset() -> Dataset {
     read_dataset(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/fashion-mnist")).unwrap()
@@ -90,6 +102,7 @@ fn the_bundled_subset_is_balanced_fashion_mnist() {
 
 #[test]
 fn training_lowers_the_loss_and_a_saved_run_evaluates_the_same() {
+    let _alone = device_randomness();
     let data = subset();
     let config = small(Ablation::Full, 200);
     let tasks = generate(&config.tasks, &data.train, &data.test);
@@ -159,6 +172,7 @@ fn training_lowers_the_loss_and_a_saved_run_evaluates_the_same() {
 
 #[test]
 fn every_ablation_trains_and_evaluates() {
+    let _alone = device_randomness();
     let data = subset();
     let device = Device::flex().autodiff();
     for ablation in Ablation::ALL {

@@ -954,7 +954,9 @@ fn class_readings(readings: &[f32], labels: &[u8]) -> Vec<ClassReading> {
 }
 
 /// Table 1's metrics for a trained model. `progress` hears the test-time search's
-/// `(steps done, steps)`: it takes minutes at the full preset.
+/// `(steps done, steps)`: it takes minutes at the full preset. The same model scores the
+/// same when nothing else in the process draws burn random numbers meanwhile (the CPU
+/// backend's generator is process-wide).
 pub fn evaluate(
     model: &ArithModel,
     config: &ArithConfig,
