@@ -146,6 +146,9 @@ pub struct RunArgs {
     /// instead of the preset's schedule.
     #[arg(long, num_args = 2, value_names = ["START", "END"])]
     temperature: Option<Vec<f64>>,
+    /// App. A.1's temperature schedule instead: 1, then 3 from three quarters of training.
+    #[arg(long, conflicts_with = "temperature")]
+    paper_temperature: bool,
     #[command(flatten)]
     test: TestArgs,
     #[arg(long, default_value_t = 0)]
@@ -369,6 +372,9 @@ fn run_methods(args: &RunArgs, choice: DeviceChoice) -> anyhow::Result<()> {
             start: t.first().copied().unwrap_or(1.0),
             end: t.get(1).copied().unwrap_or(0.1),
         };
+    }
+    if args.paper_temperature {
+        base.temperature = ArithConfig::paper_temperature();
     }
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
