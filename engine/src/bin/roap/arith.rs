@@ -374,7 +374,7 @@ fn run_methods(args: &RunArgs, choice: DeviceChoice) -> anyhow::Result<()> {
         };
     }
     if args.paper_temperature {
-        base.temperature = ArithConfig::paper_temperature();
+        base.temperature = roap_engine::train::TemperatureSchedule::paper_arithmetic();
     }
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
