@@ -14,7 +14,7 @@ use roap_engine::arith::{
     TrainStats, evaluate, generate, read_dataset, train, train_and_evaluate_each_alone,
 };
 use roap_engine::device::{self, DeviceChoice};
-use roap_engine::train::{RunControl, TrainEvent};
+use roap_engine::train::{RunControl, TemperatureSchedule, TrainEvent};
 
 use super::write_atomically;
 
@@ -367,14 +367,12 @@ fn run_methods(args: &RunArgs, choice: DeviceChoice) -> anyhow::Result<()> {
     if let Some(mode) = args.mode_among_samples {
         base.mode_among_samples = mode;
     }
-    if let Some(t) = &args.temperature {
-        base.temperature = roap_engine::train::TemperatureSchedule::Exponential {
-            start: t.first().copied().unwrap_or(1.0),
-            end: t.get(1).copied().unwrap_or(0.1),
-        };
+    // clap gives `--temperature` exactly two values and refuses it beside `--paper-temperature`.
+    if let Some(&[start, end]) = args.temperature.as_deref() {
+        base.temperature = TemperatureSchedule::Exponential { start, end };
     }
     if args.paper_temperature {
-        base.temperature = roap_engine::train::TemperatureSchedule::paper_arithmetic();
+        base.temperature = TemperatureSchedule::paper_arithmetic();
     }
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
