@@ -32,6 +32,35 @@ pub struct ModelConfig {
     /// example's three images as one contiguous picture (Table 1's contiguous-image row).
     /// Training sets it from the method, as it sets `lines`.
     pub images_per_picture: usize,
+    /// How the CNN's last layer turns an image into the number the program reads.
+    pub reading: DigitReading,
+}
+
+/// The CNN's last layer: what kind of number an image is read as.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DigitReading {
+    /// The expected digit / 10 under a softmax over ten scores: bounded to [0, 0.9] and
+    /// trained like a classifier.
+    #[default]
+    ExpectedDigit,
+    /// One free linear unit, as the paper's CNN ("maps an image to a scalar"): no prior
+    /// that images are digits at all.
+    Scalar,
+    /// The expected value of ten learned numbers (drawn uniform in [0, 1) at the start)
+    /// under a softmax over ten scores: trained like a classifier, but not told which ten
+    /// numbers the images stand for.
+    LearnedValues,
+}
+
+impl DigitReading {
+    /// Outputs of the last layer per image.
+    fn outputs(self) -> usize {
+        match self {
+            Self::ExpectedDigit | Self::LearnedValues => DIGITS,
+            Self::Scalar => 1,
+        }
+    }
 }
 
 impl Default for ModelConfig {
@@ -44,6 +73,7 @@ impl Default for ModelConfig {
             embedding: 32,
             hidden: 128,
             images_per_picture: 1,
+            reading: DigitReading::ExpectedDigit,
         }
     }
 }
@@ -132,11 +162,12 @@ impl ResidualBlock {
 /// Side of the stem's non-overlapping patches.
 const PATCH: usize = 4;
 
-/// Image → scalar in [0, 0.9]: a patchify stem (4×4 patches, like ConvNeXt's), two residual
-/// blocks of 3×3 convolutions at 1/4 resolution, two linear layers to ten digit scores,
-/// their softmax's expected digit / 10. ~60k parameters at the default width. ResNet-18
-/// (11M parameters) is far too slow to train on two CPU cores, and 28×28 images need no
-/// such depth; the bounded output keeps the products the program forms in range.
+/// Image → scalar: a patchify stem (4×4 patches, like ConvNeXt's), two residual blocks of
+/// 3×3 convolutions at 1/4 resolution, two linear layers to the reading (by default ten
+/// digit scores and their softmax's expected digit / 10, in [0, 0.9]). ~60k parameters at
+/// the default width. ResNet-18 (11M parameters) is far too slow to train on two CPU
+/// cores, and 28×28 images need no such depth; the bounded reading keeps the products the
+/// program forms in range.
 #[derive(Module, Debug)]
 pub struct DigitNet {
     stem: Linear,
@@ -145,6 +176,10 @@ pub struct DigitNet {
     hidden: Linear,
     out: Linear,
     images_per_picture: usize,
+    #[module(skip)]
+    reading: DigitReading,
+    /// `[1, 10]`: the numbers the ten scores stand for, with [`DigitReading::LearnedValues`].
+    values: Option<Param<Tensor<2>>>,
 }
 
 impl DigitNet {
@@ -158,8 +193,12 @@ impl DigitNet {
             block2: ResidualBlock::new(c1, device),
             // As wide per image read as the one-image CNN.
             hidden: LinearConfig::new(c1 * (h / PATCH) * (k * w / PATCH), k * HIDDEN).init(device),
-            out: LinearConfig::new(k * HIDDEN, k * DIGITS).init(device),
+            out: LinearConfig::new(k * HIDDEN, k * config.reading.outputs()).init(device),
             images_per_picture: k,
+            reading: config.reading,
+            values: (config.reading == DigitReading::LearnedValues).then(|| {
+                Param::from_tensor(Tensor::random([1, DIGITS], Distribution::Default, device))
+            }),
         }
     }
 
@@ -197,18 +236,26 @@ impl DigitNet {
         // Flattened, not pooled: where the parts of a garment sit tells the classes apart
         // (supervised on the labels, Test-Symbolic-Acc 65 % flattened vs ~55 % pooled).
         let features = x.reshape([b, gh * gw * c1]);
-        // `[P, k · 10]` is `[P · k, 10]`: ten scores per image.
-        let scores = self
-            .out
-            .forward(relu(self.hidden.forward(features)))
-            .reshape([b * self.images_per_picture, DIGITS]);
-        // Expected digit under a softmax over the ten: a scalar, as the program needs, that
-        // learns like a classifier (73 % vs 65 % for one sigmoid unit, supervised, 2000 steps).
-        let digits = Tensor::<1, Int>::arange(0..DIGITS as i64, &scores.device())
-            .float()
-            .mul_scalar(DIGIT_SCALE)
-            .unsqueeze_dim::<2>(0);
-        (softmax(scores, 1) * digits).sum_dim(1).flatten::<1>(0, 1)
+        // `[P, k · n]` is `[P · k, n]`: n outputs per image.
+        let outputs = self.out.forward(relu(self.hidden.forward(features)));
+        let n = self.reading.outputs();
+        let scores = outputs.reshape([b * self.images_per_picture, n]);
+        match self.reading {
+            DigitReading::Scalar => scores.flatten::<1>(0, 1),
+            // The expected value under a softmax over the ten: a scalar, as the program
+            // needs, that learns like a classifier (73 % vs 65 % for one sigmoid unit,
+            // supervised, 2000 steps).
+            DigitReading::ExpectedDigit | DigitReading::LearnedValues => {
+                let values = match &self.values {
+                    Some(learned) => learned.val(),
+                    None => Tensor::<1, Int>::arange(0..DIGITS as i64, &scores.device())
+                        .float()
+                        .mul_scalar(DIGIT_SCALE)
+                        .unsqueeze_dim::<2>(0),
+                };
+                (softmax(scores, 1) * values).sum_dim(1).flatten::<1>(0, 1)
+            }
+        }
     }
 }
 
@@ -367,43 +414,79 @@ mod tests {
 
     use super::*;
 
-    /// The contiguous-image CNN reads three images as one picture, laid side by side.
+    /// The contiguous-image CNN reads three images as one picture, laid side by side, with
+    /// every reading.
     #[test]
     fn pictures_are_images_side_by_side() {
-        let device = Device::flex();
+        for reading in [
+            DigitReading::ExpectedDigit,
+            DigitReading::Scalar,
+            DigitReading::LearnedValues,
+        ] {
+            let device = Device::flex();
+            let config = ModelConfig {
+                images_per_picture: 3,
+                reading,
+                ..ModelConfig::default()
+            };
+            let net = DigitNet::new(&config, &device);
+            let images = Tensor::<4>::random([6, 1, 28, 28], Distribution::Default, &device);
+            let side_by_side = |first: usize| {
+                Tensor::cat(
+                    (first..first + 3)
+                        .map(|i| images.clone().narrow(0, i, 1))
+                        .collect(),
+                    3,
+                )
+            };
+            let pictures = Tensor::cat(vec![side_by_side(0), side_by_side(3)], 0);
+            let readings = net.forward(images.clone());
+            assert_eq!(readings.dims(), [6]);
+            readings.clone().into_data().assert_approx_eq::<f32>(
+                &net.read_pictures(pictures).into_data(),
+                Tolerance::default(),
+            );
+            // One picture: moving an image to another place changes what is read.
+            let swapped = Tensor::cat(
+                vec![
+                    images.clone().narrow(0, 1, 1),
+                    images.clone().narrow(0, 0, 1),
+                    images.clone().narrow(0, 2, 4),
+                ],
+                0,
+            );
+            let moved: f32 = net.forward(swapped).narrow(0, 0, 1).into_scalar();
+            let in_place: f32 = readings.narrow(0, 1, 1).into_scalar();
+            assert_ne!(moved, in_place);
+        }
+    }
+
+    /// With learned values the ten numbers are parameters: a loss on the readings moves them.
+    #[test]
+    fn learned_values_train() {
+        let device = Device::flex().autodiff();
         let config = ModelConfig {
-            images_per_picture: 3,
+            reading: DigitReading::LearnedValues,
             ..ModelConfig::default()
         };
         let net = DigitNet::new(&config, &device);
-        let images = Tensor::<4>::random([6, 1, 28, 28], Distribution::Default, &device);
-        let side_by_side = |first: usize| {
-            Tensor::cat(
-                (first..first + 3)
-                    .map(|i| images.clone().narrow(0, i, 1))
-                    .collect(),
-                3,
-            )
-        };
-        let pictures = Tensor::cat(vec![side_by_side(0), side_by_side(3)], 0);
-        let readings = net.forward(images.clone());
-        assert_eq!(readings.dims(), [6]);
-        readings.clone().into_data().assert_approx_eq::<f32>(
-            &net.read_pictures(pictures).into_data(),
-            Tolerance::default(),
+        let images = Tensor::<4>::random([4, 1, 28, 28], Distribution::Default, &device);
+        let grads = net.forward(images).sum().backward();
+        let values = net.values.as_ref().expect("learned values");
+        let gradient: Vec<f32> = values
+            .grad(&grads)
+            .expect("a gradient")
+            .to_data()
+            .to_vec()
+            .unwrap();
+        assert_eq!(gradient.len(), DIGITS);
+        assert!(gradient.iter().all(|g| g.is_finite()) && gradient.iter().any(|&g| g != 0.0));
+        // The fixed readings have no such parameters.
+        assert!(
+            DigitNet::new(&ModelConfig::default(), &device)
+                .values
+                .is_none()
         );
-        // One picture: moving an image to another place changes what is read.
-        let swapped = Tensor::cat(
-            vec![
-                images.clone().narrow(0, 1, 1),
-                images.clone().narrow(0, 0, 1),
-                images.clone().narrow(0, 2, 4),
-            ],
-            0,
-        );
-        let moved: f32 = net.forward(swapped).narrow(0, 0, 1).into_scalar();
-        let in_place: f32 = readings.narrow(0, 1, 1).into_scalar();
-        assert_ne!(moved, in_place);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use burn::tensor::Device;
 use clap::{Args, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use roap_engine::arith::model::ArithModel;
+use roap_engine::arith::model::{ArithModel, DigitReading};
 use roap_engine::arith::train::checkpoint;
 use roap_engine::arith::{
     Ablation, ArithConfig, ArithResults, ClassReading, Dataset, Evaluation, Task, TaskOutcome,
@@ -98,6 +98,14 @@ pub enum Preset {
     Full,
 }
 
+/// `DigitReading` on the command line.
+#[derive(Clone, Copy, ValueEnum)]
+enum Reading {
+    ExpectedDigit,
+    Scalar,
+    LearnedValues,
+}
+
 #[derive(Args)]
 pub struct RunArgs {
     #[arg(long, value_enum, default_value = "quick")]
@@ -135,6 +143,11 @@ pub struct RunArgs {
     /// Override the CNN's width (channels of its residual blocks).
     #[arg(long)]
     channels: Option<usize>,
+    /// How the CNN reads an image: the expected digit of ten softmax scores (bounded, the
+    /// default), one free scalar (the paper's CNN), or the expected value of ten learned
+    /// numbers.
+    #[arg(long, value_enum)]
+    reading: Option<Reading>,
     /// Override the min-sampling draws per task and step.
     #[arg(long)]
     samples: Option<usize>,
@@ -360,6 +373,13 @@ fn run_methods(args: &RunArgs, choice: DeviceChoice) -> anyhow::Result<()> {
     }
     if let Some(channels) = args.channels {
         base.model.channels = channels;
+    }
+    if let Some(reading) = args.reading {
+        base.model.reading = match reading {
+            Reading::ExpectedDigit => DigitReading::ExpectedDigit,
+            Reading::Scalar => DigitReading::Scalar,
+            Reading::LearnedValues => DigitReading::LearnedValues,
+        };
     }
     if let Some(samples) = args.samples {
         base.samples = samples;
