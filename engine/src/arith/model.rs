@@ -476,8 +476,8 @@ mod tests {
         let gradient: Vec<f32> = values
             .grad(&grads)
             .expect("a gradient")
-            .to_data()
-            .to_vec()
+            .into_data()
+            .try_into_vec::<f32>()
             .unwrap();
         assert_eq!(gradient.len(), DIGITS);
         assert!(gradient.iter().all(|g| g.is_finite()) && gradient.iter().any(|&g| g != 0.0));
