@@ -27,6 +27,10 @@ pub enum ArithCommand {
     Eval {
         /// A folder written by `run` (one per method).
         run: PathBuf,
+        /// Folder for this evaluation's programs.md and grounding.md; the run's own are
+        /// kept [default: RUN/eval].
+        #[arg(long)]
+        out: Option<PathBuf>,
         #[command(flatten)]
         data: DataArgs,
         #[command(flatten)]
@@ -306,7 +310,12 @@ fn run_one(
 pub fn run(command: &ArithCommand, choice: DeviceChoice) -> anyhow::Result<()> {
     match command {
         ArithCommand::Run(args) => run_methods(args, choice),
-        ArithCommand::Eval { run, data, test } => {
+        ArithCommand::Eval {
+            run,
+            out,
+            data,
+            test,
+        } => {
             let data = dataset(data)?;
             let chosen = device::choose(choice)?;
             let device = chosen.device.clone().autodiff();
@@ -319,7 +328,9 @@ pub fn run(command: &ArithCommand, choice: DeviceChoice) -> anyhow::Result<()> {
             };
             let evaluation =
                 evaluate_showing_progress(&model, &config, &tasks, &data, stats, &device);
-            write_evaluation(run, &evaluation)?;
+            let out = out.clone().unwrap_or_else(|| run.join("eval"));
+            std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+            write_evaluation(&out, &evaluation)?;
             print_results(&[evaluation.results])
         }
         ArithCommand::Sweep(args) => sweep(args, choice),
