@@ -265,8 +265,6 @@ fn run_one(
             &mut |done, _| bar.set_position(done as u64),
         )?;
         bar.finish_and_clear();
-        std::fs::create_dir_all(&folder)
-            .with_context(|| format!("creating {}", folder.display()))?;
         write_evaluation(&folder, &evaluation)?;
         return Ok(evaluation.results);
     }
@@ -328,9 +326,10 @@ pub fn run(command: &ArithCommand, choice: DeviceChoice) -> anyhow::Result<()> {
             };
             let evaluation =
                 evaluate_showing_progress(&model, &config, &tasks, &data, stats, &device);
-            let out = out.clone().unwrap_or_else(|| run.join("eval"));
-            std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
-            write_evaluation(&out, &evaluation)?;
+            write_evaluation(
+                &out.clone().unwrap_or_else(|| run.join("eval")),
+                &evaluation,
+            )?;
             print_results(&[evaluation.results])
         }
         ArithCommand::Sweep(args) => sweep(args, choice),
@@ -471,8 +470,9 @@ fn markdown(rows: &[ArithResults]) -> String {
     text
 }
 
-/// A method's folder gets `programs.md` and `grounding.md`.
+/// A method's folder (made if missing) gets `programs.md` and `grounding.md`.
 fn write_evaluation(folder: &Path, evaluation: &Evaluation) -> anyhow::Result<()> {
+    std::fs::create_dir_all(folder).with_context(|| format!("creating {}", folder.display()))?;
     write_programs(folder, &evaluation.tasks)?;
     write_grounding(folder, &evaluation.grounding)
 }
