@@ -39,6 +39,27 @@ impl ImageSet {
         &self.pixels[i * size..(i + 1) * size]
     }
 
+    /// Appends image `i` moved by `[dy, dx]` pixels (down, right) to `pixels`, the uncovered
+    /// border black: a translated copy for data augmentation.
+    pub fn push_shifted(&self, i: usize, [dy, dx]: [isize; 2], pixels: &mut Vec<f32>) {
+        let image = self.image(i);
+        let (h, w) = (self.height as isize, self.width as isize);
+        for channel in image.chunks_exact(self.height * self.width) {
+            for y in 0..h {
+                let source_y = y - dy;
+                for x in 0..w {
+                    let source_x = x - dx;
+                    let inside = (0..h).contains(&source_y) && (0..w).contains(&source_x);
+                    pixels.push(if inside {
+                        channel[(source_y * w + source_x) as usize]
+                    } else {
+                        0.0
+                    });
+                }
+            }
+        }
+    }
+
     /// The first `count` images of each label in turn until `count` are taken, so a small
     /// subset keeps every class.
     pub fn balanced_subset(&self, count: usize) -> Self {
@@ -297,6 +318,27 @@ mod tests {
         std::fs::write(dir.join("l12.gz"), write_idx_gz(&[2], &[12, 1])).unwrap();
         assert!(read_idx_pair(&dir.join("i.gz"), &dir.join("l12.gz")).is_err());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn shifted_images_move_and_fill_black() {
+        // Two channels of 2 × 3: values 1..=6 and 7..=12.
+        let set = ImageSet {
+            channels: 2,
+            height: 2,
+            width: 3,
+            pixels: (1..=12).map(|v| v as f32).collect(),
+            labels: vec![0],
+        };
+        let shifted = |offset| {
+            let mut pixels = Vec::new();
+            set.push_shifted(0, offset, &mut pixels);
+            pixels
+        };
+        assert_eq!(shifted([0, 0]), set.image(0));
+        let down_left = [0., 0., 0., 2., 3., 0., 0., 0., 0., 8., 9., 0.];
+        assert_eq!(shifted([1, -1]), down_left);
+        assert!(shifted([2, 0]).iter().all(|&v| v == 0.0));
     }
 
     #[test]

@@ -23,6 +23,8 @@ pub struct ModelConfig {
     pub image_size: [usize; 2],
     /// Channels of the CNN's residual blocks.
     pub channels: usize,
+    /// Width of the CNN's hidden layer before its reading, per image read.
+    pub head_width: usize,
     /// Code lines of the program (the paper's L = 30).
     pub lines: usize,
     /// Width of the task embedding and the policy's hidden layer.
@@ -69,6 +71,7 @@ impl Default for ModelConfig {
             image_channels: 1,
             image_size: [28, 28],
             channels: 16,
+            head_width: 64,
             lines: 30,
             embedding: 32,
             hidden: 128,
@@ -192,8 +195,10 @@ impl DigitNet {
             block1: ResidualBlock::new(c1, device),
             block2: ResidualBlock::new(c1, device),
             // As wide per image read as the one-image CNN.
-            hidden: LinearConfig::new(c1 * (h / PATCH) * (k * w / PATCH), k * HIDDEN).init(device),
-            out: LinearConfig::new(k * HIDDEN, k * config.reading.outputs()).init(device),
+            hidden: LinearConfig::new(c1 * (h / PATCH) * (k * w / PATCH), k * config.head_width)
+                .init(device),
+            out: LinearConfig::new(k * config.head_width, k * config.reading.outputs())
+                .init(device),
             images_per_picture: k,
             reading: config.reading,
             values: (config.reading == DigitReading::LearnedValues).then(|| {
@@ -261,9 +266,6 @@ impl DigitNet {
 
 /// The CNN reads each image as one of ten digits.
 const DIGITS: usize = 10;
-
-/// Width of the CNN's hidden layer, per image read.
-const HIDDEN: usize = 64;
 
 fn logit_width(lines: usize, ops: usize) -> usize {
     lines * ops + 2 * lines * (VARIABLES + lines)

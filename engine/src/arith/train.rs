@@ -119,6 +119,10 @@ pub struct ArithConfig {
     /// Cosine decay of the step size to zero over training (off: constant).
     #[serde(default)]
     pub cosine_decay: bool,
+    /// Data augmentation: every training image is moved by up to this many pixels in each
+    /// direction, at random (0: images as they are).
+    #[serde(default)]
+    pub shift: usize,
     /// λ, from halfway through training.
     pub length_penalty: f64,
     /// Min-sampling: programs drawn per task and step; the one that fits best is trained.
@@ -170,6 +174,7 @@ impl ArithConfig {
             batch_examples: 12,
             learning_rate: 3e-3,
             cosine_decay: true,
+            shift: 0,
             length_penalty: 1e-4,
             samples: 3,
             mode_among_samples: true,
@@ -330,18 +335,41 @@ fn image_batch(set: &ImageSet, indices: &[u32], device: &Device) -> Tensor<4> {
     )
 }
 
-/// CNN values of examples: `[T, V, N]` for T tasks of N examples each.
+/// [`image_batch`] with every image moved by up to `shift` pixels each way, at random.
+fn shifted_image_batch(
+    set: &ImageSet,
+    indices: &[u32],
+    shift: usize,
+    rng: &mut impl Rng,
+    device: &Device,
+) -> Tensor<4> {
+    let shift = shift as i64;
+    let mut pixels = Vec::with_capacity(indices.len() * set.image_size());
+    for &i in indices {
+        let offset = [(); 2].map(|()| rng.random_range(-shift..=shift) as isize);
+        set.push_shifted(i as usize, offset, &mut pixels);
+    }
+    Tensor::from_data(
+        TensorData::new(pixels, [indices.len(), set.channels, set.height, set.width]),
+        device,
+    )
+}
+
+/// CNN values of training examples: `[T, V, N]` for T tasks of N examples each, every
+/// image moved by up to `shift` pixels.
 fn example_values(
     digits: &DigitNet,
     set: &ImageSet,
     examples: &[Vec<Example>],
+    shift: usize,
+    rng: &mut impl Rng,
     device: &Device,
 ) -> Tensor<3> {
     let tasks = examples.len();
     let n = examples.first().map_or(0, Vec::len);
     let indices = image_indices(examples);
     digits
-        .forward(image_batch(set, &indices, device))
+        .forward(shifted_image_batch(set, &indices, shift, rng, device))
         .reshape([tasks, n, VARIABLES])
         .swap_dims(1, 2)
 }
@@ -475,7 +503,14 @@ pub fn train(
                     .collect()
             })
             .collect();
-        let values = example_values(&model.digits, &data.train, &examples, device);
+        let values = example_values(
+            &model.digits,
+            &data.train,
+            &examples,
+            config.shift,
+            &mut rng,
+            device,
+        );
         let y = targets(&examples, device);
         let weights = Tensor::<1>::from_data(
             TensorData::new(chosen.iter().map(|&t| task_weights[t]).collect(), [batch]),

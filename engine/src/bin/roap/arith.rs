@@ -137,6 +137,10 @@ pub struct RunArgs {
     /// Override Adam's step size.
     #[arg(long)]
     learning_rate: Option<f64>,
+    /// Data augmentation: move every training image by up to this many pixels each way, at
+    /// random [default: the preset's].
+    #[arg(long)]
+    shift: Option<usize>,
     /// Keep the step size constant instead of decaying it along a cosine.
     #[arg(long)]
     constant_learning_rate: bool,
@@ -147,6 +151,9 @@ pub struct RunArgs {
     /// Override the CNN's width (channels of its residual blocks).
     #[arg(long)]
     channels: Option<usize>,
+    /// Override the width of the CNN's hidden layer before its reading.
+    #[arg(long)]
+    head_width: Option<usize>,
     /// How the CNN reads an image: the expected digit of ten softmax scores (bounded, the
     /// default), one free scalar (the paper's CNN), or the expected value of ten learned
     /// numbers.
@@ -383,6 +390,12 @@ fn run_methods(args: &RunArgs, choice: DeviceChoice) -> anyhow::Result<()> {
     }
     if let Some(channels) = args.channels {
         base.model.channels = channels;
+    }
+    if let Some(shift) = args.shift {
+        base.shift = shift;
+    }
+    if let Some(width) = args.head_width {
+        base.model.head_width = width;
     }
     if let Some(reading) = args.reading {
         base.model.reading = match reading {
