@@ -324,18 +324,16 @@ pub enum ArithError {
 
 /// A batch of images `[n, C, H, W]` from `set`.
 fn image_batch(set: &ImageSet, indices: &[u32], device: &Device) -> Tensor<4> {
-    let size = set.image_size();
-    let mut pixels = Vec::with_capacity(indices.len() * size);
-    for &i in indices {
-        pixels.extend_from_slice(set.image(i as usize));
-    }
-    Tensor::from_data(
-        TensorData::new(pixels, [indices.len(), set.channels, set.height, set.width]),
-        device,
-    )
+    let pixels = indices
+        .iter()
+        .flat_map(|&i| set.image(i as usize))
+        .copied()
+        .collect();
+    images_tensor(set, pixels, device)
 }
 
-/// [`image_batch`] with every image moved by up to `shift` pixels each way, at random.
+/// [`image_batch`] with every image moved by up to `shift` pixels each way, at random; at 0
+/// the images as they are, and `rng` untouched (runs without augmentation draw as before).
 fn shifted_image_batch(
     set: &ImageSet,
     indices: &[u32],
@@ -343,14 +341,23 @@ fn shifted_image_batch(
     rng: &mut impl Rng,
     device: &Device,
 ) -> Tensor<4> {
+    if shift == 0 {
+        return image_batch(set, indices, device);
+    }
     let shift = shift as i64;
     let mut pixels = Vec::with_capacity(indices.len() * set.image_size());
     for &i in indices {
         let offset = [(); 2].map(|()| rng.random_range(-shift..=shift) as isize);
         set.push_shifted(i as usize, offset, &mut pixels);
     }
+    images_tensor(set, pixels, device)
+}
+
+/// Whole images of `set`, one after another, as `[n, C, H, W]`.
+fn images_tensor(set: &ImageSet, pixels: Vec<f32>, device: &Device) -> Tensor<4> {
+    let n = pixels.len() / set.image_size().max(1);
     Tensor::from_data(
-        TensorData::new(pixels, [indices.len(), set.channels, set.height, set.width]),
+        TensorData::new(pixels, [n, set.channels, set.height, set.width]),
         device,
     )
 }
