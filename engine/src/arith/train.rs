@@ -344,7 +344,8 @@ fn shifted_image_batch(
     if shift == 0 {
         return image_batch(set, indices, device);
     }
-    let shift = shift as i64;
+    // Further than the image is wide moves every pixel out all the same.
+    let shift = shift.min(set.height.max(set.width)) as i64;
     let mut pixels = Vec::with_capacity(indices.len() * set.image_size());
     for &i in indices {
         let offset = [(); 2].map(|()| rng.random_range(-shift..=shift) as isize);
