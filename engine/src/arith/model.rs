@@ -288,16 +288,12 @@ pub struct Readings {
 }
 
 impl Readings {
-    /// log 10 − I(image; digit) on the batch: KL(mean digit probabilities ‖ uniform) plus
-    /// the mean entropy of each image's probabilities. 0 when the batch uses the ten digits
-    /// equally often and reads each image as one digit; log 10 when it reads every image
-    /// alike. None for the scalar reading.
-    pub fn digit_prior_loss(&self) -> Option<Tensor<1>> {
-        let p = self.probabilities.as_ref()?.clone(); // [B, 10]
-        let entropy = |p: Tensor<2>| (p.clone() * p.clamp_min(1e-12).log()).sum_dim(1).neg();
-        let of_mean = entropy(p.clone().mean_dim(0)).flatten::<1>(0, 1);
-        let mean_of_each = entropy(p).mean();
-        Some(mean_of_each - of_mean + (DIGITS as f64).ln())
+    /// KL(mean digit probabilities ‖ uniform): 0 when the batch uses the ten digits equally
+    /// often, log 10 when it reads every image as one digit. None for the scalar reading.
+    pub fn digit_imbalance(&self) -> Option<Tensor<1>> {
+        let mean = self.probabilities.as_ref()?.clone().mean_dim(0); // [1, 10]
+        let entropy = (mean.clone() * mean.clamp_min(1e-12).log()).sum().neg();
+        Some(entropy.neg().add_scalar((DIGITS as f64).ln()))
     }
 }
 
@@ -500,12 +496,12 @@ mod tests {
         }
     }
 
-    /// The digit prior is 0 when a batch reads each image as one digit and uses the ten
-    /// equally, log 10 when it reads every image alike, and absent for the scalar reading.
+    /// The balance prior is 0 when a batch uses the ten digits equally, log 10 when every
+    /// image is read as one digit, and absent for the scalar reading.
     #[test]
-    fn digit_prior_loss_rewards_confident_balanced_readings() {
+    fn digit_imbalance_measures_how_unevenly_digits_are_used() {
         let device = Device::flex();
-        let prior = |probabilities: Vec<f32>, images: usize| {
+        let imbalance = |probabilities: Vec<f32>, images: usize| {
             let readings = Readings {
                 values: Tensor::zeros([images], &device),
                 probabilities: Some(Tensor::from_data(
@@ -513,29 +509,21 @@ mod tests {
                     &device,
                 )),
             };
-            readings.digit_prior_loss().unwrap().into_scalar::<f32>()
+            readings.digit_imbalance().unwrap().into_scalar::<f32>()
         };
         // Ten confident images, one per digit: balanced.
         let one_hot_each: Vec<f32> = (0..DIGITS * DIGITS)
             .map(|i| f32::from(i / DIGITS == i % DIGITS))
             .collect();
-        assert!(prior(one_hot_each, DIGITS).abs() < 1e-5);
+        assert!(imbalance(one_hot_each, DIGITS).abs() < 1e-5);
         // Two images both read as 9.
         let all_nine: Vec<f32> = (0..2 * DIGITS)
             .map(|i| f32::from(i % DIGITS == 9))
             .collect();
-        assert!((prior(all_nine, 2) - (DIGITS as f32).ln()).abs() < 1e-4);
-        // Unsure readings are penalised even when the batch is balanced: every image
-        // uniform over the ten, or one image split over two digits.
-        let uniform = vec![0.1; 3 * DIGITS];
-        assert!((prior(uniform, 3) - (DIGITS as f32).ln()).abs() < 1e-4);
+        assert!((imbalance(all_nine, 2) - (DIGITS as f32).ln()).abs() < 1e-4);
+        // Half the mass on two digits: log 10 − log 2.
         let two: Vec<f32> = (0..DIGITS).map(|i| if i < 2 { 0.5 } else { 0.0 }).collect();
-        assert!((prior(two, 1) - (DIGITS as f32).ln()).abs() < 1e-4);
-        // Two confident images on two digits: log 10 − log 2.
-        let pair: Vec<f32> = (0..2 * DIGITS)
-            .map(|i| f32::from(i == 0 || i == DIGITS + 1))
-            .collect();
-        assert!((prior(pair, 2) - (5.0f32).ln()).abs() < 1e-4);
+        assert!((imbalance(two, 1) - (5.0f32).ln()).abs() < 1e-4);
         let scalar = DigitNet::new(
             &ModelConfig {
                 reading: DigitReading::Scalar,
@@ -544,7 +532,7 @@ mod tests {
             &device,
         );
         let images = Tensor::<4>::zeros([2, 1, 28, 28], &device);
-        assert!(scalar.read(images).digit_prior_loss().is_none());
+        assert!(scalar.read(images).digit_imbalance().is_none());
     }
 
     /// With learned values the ten numbers are parameters: a loss on the readings moves them.

@@ -125,12 +125,11 @@ pub struct ArithConfig {
     pub shift: usize,
     /// λ, from halfway through training.
     pub length_penalty: f64,
-    /// Weight of the prior that every image shows one digit and the ten appear equally
-    /// often in the training images (`Readings::digit_prior_loss`, log 10 − I(image; digit)
-    /// on each batch), added to the loss from the start. Softmax readings only; 0: off, as
-    /// in runs saved before it existed.
+    /// Weight of the prior that the ten digits appear equally often in the training images:
+    /// KL(the batch's mean digit probabilities ‖ uniform), added to the loss from the start
+    /// (softmax readings only; 0: off, as in runs saved before it existed).
     #[serde(default)]
-    pub digit_prior: f64,
+    pub digit_balance: f64,
     /// Min-sampling: programs drawn per task and step; the one that fits best is trained.
     pub samples: usize,
     /// Whether one of those is the policy's noise-free mode (the rest drawn), or all are
@@ -182,7 +181,7 @@ impl ArithConfig {
             cosine_decay: true,
             shift: 0,
             length_penalty: 1e-4,
-            digit_prior: 0.0,
+            digit_balance: 0.0,
             samples: 3,
             mode_among_samples: true,
             test_samples: default_test_samples(),
@@ -371,8 +370,8 @@ fn images_tensor(set: &ImageSet, pixels: Vec<f32>, device: &Device) -> Tensor<4>
 }
 
 /// CNN values of training examples: `[T, V, N]` for T tasks of N examples each, every
-/// image moved by up to `shift` pixels; and the digit prior's loss on their readings
-/// ([`super::model::Readings::digit_prior_loss`]).
+/// image moved by up to `shift` pixels; and how unevenly they use the ten digits
+/// ([`super::model::Readings::digit_imbalance`]).
 fn example_values(
     digits: &DigitNet,
     set: &ImageSet,
@@ -385,12 +384,12 @@ fn example_values(
     let n = examples.first().map_or(0, Vec::len);
     let indices = image_indices(examples);
     let readings = digits.read(shifted_image_batch(set, &indices, shift, rng, device));
-    let prior = readings.digit_prior_loss();
+    let imbalance = readings.digit_imbalance();
     let values = readings
         .values
         .reshape([tasks, n, VARIABLES])
         .swap_dims(1, 2);
-    (values, prior)
+    (values, imbalance)
 }
 
 fn targets(examples: &[Vec<Example>], device: &Device) -> Tensor<2> {
@@ -522,7 +521,7 @@ pub fn train(
                     .collect()
             })
             .collect();
-        let (values, prior) = example_values(
+        let (values, imbalance) = example_values(
             &model.digits,
             &data.train,
             &examples,
@@ -571,8 +570,10 @@ pub fn train(
                 (fit.clone(), fit, None)
             }
         };
-        let loss = match prior {
-            Some(prior) if config.digit_prior > 0.0 => loss + prior * config.digit_prior,
+        let loss = match imbalance {
+            Some(imbalance) if config.digit_balance > 0.0 => {
+                loss + imbalance * config.digit_balance
+            }
             _ => loss,
         };
         let value = scalar(&loss);

@@ -148,10 +148,10 @@ pub struct RunArgs {
     /// weighed against the fit when min-sampling chooses each task's program at test).
     #[arg(long)]
     length_penalty: Option<f64>,
-    /// Weight of the prior that every image shows one digit and the ten appear equally often
-    /// in the training images (softmax readings only; 0 turns it off) [default: the preset's].
+    /// Weight of the prior that the ten digits appear equally often in the training images
+    /// (softmax readings only; 0 turns it off) [default: the preset's].
     #[arg(long)]
-    digit_prior: Option<f64>,
+    digit_balance: Option<f64>,
     /// Override the CNN's width (channels of its residual blocks).
     #[arg(long)]
     channels: Option<usize>,
@@ -388,8 +388,8 @@ fn run_methods(args: &RunArgs, choice: DeviceChoice) -> anyhow::Result<()> {
     if let Some(lambda) = args.length_penalty {
         base.length_penalty = lambda;
     }
-    if let Some(beta) = args.digit_prior {
-        base.digit_prior = beta;
+    if let Some(beta) = args.digit_balance {
+        base.digit_balance = beta;
     }
     args.test.apply(&mut base);
     if args.constant_learning_rate {
