@@ -217,12 +217,6 @@ impl DigitNet {
     /// every image's reading. Each run of `images_per_picture` images is read as one
     /// picture with the images side by side, and yields one reading per image.
     pub fn forward(&self, images: Tensor<4>) -> Tensor<1> {
-        self.read(images).values
-    }
-
-    /// As `forward`, with the ten digit probabilities behind each reading (`[B, 10]`; none
-    /// for the scalar reading).
-    pub fn read(&self, images: Tensor<4>) -> Readings {
         let [b, c, h, w] = images.dims();
         let k = self.images_per_picture;
         let pictures = images
@@ -233,7 +227,7 @@ impl DigitNet {
     }
 
     /// `[P, C, H, k · W]` → `[P · k]`: a picture of k images side by side gives k readings.
-    fn read_pictures(&self, images: Tensor<4>) -> Readings {
+    fn read_pictures(&self, images: Tensor<4>) -> Tensor<1> {
         let [b, c, h, w] = images.dims();
         let (gh, gw) = (h / PATCH, w / PATCH);
         let patches = images
@@ -252,10 +246,7 @@ impl DigitNet {
         let n = self.reading.outputs();
         let scores = outputs.reshape([b * self.images_per_picture, n]);
         match self.reading {
-            DigitReading::Scalar => Readings {
-                values: scores.flatten::<1>(0, 1),
-                probabilities: None,
-            },
+            DigitReading::Scalar => scores.flatten::<1>(0, 1),
             // The expected value under a softmax over the ten: a scalar, as the program
             // needs, that learns like a classifier (73 % vs 65 % for one sigmoid unit,
             // supervised, 2000 steps).
@@ -267,33 +258,9 @@ impl DigitNet {
                         .mul_scalar(DIGIT_SCALE)
                         .unsqueeze_dim::<2>(0),
                 };
-                let probabilities = softmax(scores, 1);
-                Readings {
-                    values: (probabilities.clone() * values)
-                        .sum_dim(1)
-                        .flatten::<1>(0, 1),
-                    probabilities: Some(probabilities),
-                }
+                (softmax(scores, 1) * values).sum_dim(1).flatten::<1>(0, 1)
             }
         }
-    }
-}
-
-/// What [`DigitNet::read`] returns.
-pub struct Readings {
-    /// `[B]`: every image's number.
-    pub values: Tensor<1>,
-    /// `[B, 10]`: the softmax readings' ten digit probabilities per image.
-    pub probabilities: Option<Tensor<2>>,
-}
-
-impl Readings {
-    /// KL(mean digit probabilities ‖ uniform): 0 when the batch uses the ten digits equally
-    /// often, log 10 when it reads every image as one digit. None for the scalar reading.
-    pub fn digit_imbalance(&self) -> Option<Tensor<1>> {
-        let mean = self.probabilities.as_ref()?.clone().mean_dim(0); // [1, 10]
-        let entropy = (mean.clone() * mean.clamp_min(1e-12).log()).sum().neg();
-        Some(entropy.neg().add_scalar((DIGITS as f64).ln()))
     }
 }
 
@@ -445,7 +412,7 @@ impl ArithModel {
 mod tests {
     use burn::nn::PaddingConfig2d;
     use burn::nn::conv::Conv2dConfig;
-    use burn::tensor::{TensorData, Tolerance};
+    use burn::tensor::Tolerance;
 
     use super::*;
 
@@ -478,7 +445,7 @@ mod tests {
             let readings = net.forward(images.clone());
             assert_eq!(readings.dims(), [6]);
             readings.clone().into_data().assert_approx_eq::<f32>(
-                &net.read_pictures(pictures).values.into_data(),
+                &net.read_pictures(pictures).into_data(),
                 Tolerance::default(),
             );
             // One picture: moving an image to another place changes what is read.
@@ -494,45 +461,6 @@ mod tests {
             let in_place: f32 = readings.narrow(0, 1, 1).into_scalar();
             assert_ne!(moved, in_place);
         }
-    }
-
-    /// The balance prior is 0 when a batch uses the ten digits equally, log 10 when every
-    /// image is read as one digit, and absent for the scalar reading.
-    #[test]
-    fn digit_imbalance_measures_how_unevenly_digits_are_used() {
-        let device = Device::flex();
-        let imbalance = |probabilities: Vec<f32>, images: usize| {
-            let readings = Readings {
-                values: Tensor::zeros([images], &device),
-                probabilities: Some(Tensor::from_data(
-                    TensorData::new(probabilities, [images, DIGITS]),
-                    &device,
-                )),
-            };
-            readings.digit_imbalance().unwrap().into_scalar::<f32>()
-        };
-        // Ten confident images, one per digit: balanced.
-        let one_hot_each: Vec<f32> = (0..DIGITS * DIGITS)
-            .map(|i| f32::from(i / DIGITS == i % DIGITS))
-            .collect();
-        assert!(imbalance(one_hot_each, DIGITS).abs() < 1e-5);
-        // Two images both read as 9.
-        let all_nine: Vec<f32> = (0..2 * DIGITS)
-            .map(|i| f32::from(i % DIGITS == 9))
-            .collect();
-        assert!((imbalance(all_nine, 2) - (DIGITS as f32).ln()).abs() < 1e-4);
-        // Half the mass on two digits: log 10 − log 2.
-        let two: Vec<f32> = (0..DIGITS).map(|i| if i < 2 { 0.5 } else { 0.0 }).collect();
-        assert!((imbalance(two, 1) - (5.0f32).ln()).abs() < 1e-4);
-        let scalar = DigitNet::new(
-            &ModelConfig {
-                reading: DigitReading::Scalar,
-                ..ModelConfig::default()
-            },
-            &device,
-        );
-        let images = Tensor::<4>::zeros([2, 1, 28, 28], &device);
-        assert!(scalar.read(images).digit_imbalance().is_none());
     }
 
     /// With learned values the ten numbers are parameters: a loss on the readings moves them.

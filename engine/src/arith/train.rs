@@ -125,11 +125,6 @@ pub struct ArithConfig {
     pub shift: usize,
     /// λ, from halfway through training.
     pub length_penalty: f64,
-    /// Weight of the prior that the ten digits appear equally often in the training images:
-    /// KL(the batch's mean digit probabilities ‖ uniform), added to the loss from the start
-    /// (softmax readings only; 0: off, as in runs saved before it existed).
-    #[serde(default)]
-    pub digit_balance: f64,
     /// Min-sampling: programs drawn per task and step; the one that fits best is trained.
     pub samples: usize,
     /// Whether one of those is the policy's noise-free mode (the rest drawn), or all are
@@ -181,7 +176,6 @@ impl ArithConfig {
             cosine_decay: true,
             shift: 0,
             length_penalty: 1e-4,
-            digit_balance: 0.0,
             samples: 3,
             mode_among_samples: true,
             test_samples: default_test_samples(),
@@ -370,8 +364,7 @@ fn images_tensor(set: &ImageSet, pixels: Vec<f32>, device: &Device) -> Tensor<4>
 }
 
 /// CNN values of training examples: `[T, V, N]` for T tasks of N examples each, every
-/// image moved by up to `shift` pixels; and how unevenly they use the ten digits
-/// ([`super::model::Readings::digit_imbalance`]).
+/// image moved by up to `shift` pixels.
 fn example_values(
     digits: &DigitNet,
     set: &ImageSet,
@@ -379,17 +372,14 @@ fn example_values(
     shift: usize,
     rng: &mut impl Rng,
     device: &Device,
-) -> (Tensor<3>, Option<Tensor<1>>) {
+) -> Tensor<3> {
     let tasks = examples.len();
     let n = examples.first().map_or(0, Vec::len);
     let indices = image_indices(examples);
-    let readings = digits.read(shifted_image_batch(set, &indices, shift, rng, device));
-    let imbalance = readings.digit_imbalance();
-    let values = readings
-        .values
+    digits
+        .forward(shifted_image_batch(set, &indices, shift, rng, device))
         .reshape([tasks, n, VARIABLES])
-        .swap_dims(1, 2);
-    (values, imbalance)
+        .swap_dims(1, 2)
 }
 
 fn targets(examples: &[Vec<Example>], device: &Device) -> Tensor<2> {
@@ -521,7 +511,7 @@ pub fn train(
                     .collect()
             })
             .collect();
-        let (values, imbalance) = example_values(
+        let values = example_values(
             &model.digits,
             &data.train,
             &examples,
@@ -569,12 +559,6 @@ pub fn train(
                     .mean();
                 (fit.clone(), fit, None)
             }
-        };
-        let loss = match imbalance {
-            Some(imbalance) if config.digit_balance > 0.0 => {
-                loss + imbalance * config.digit_balance
-            }
-            _ => loss,
         };
         let value = scalar(&loss);
         if !value.is_finite() {

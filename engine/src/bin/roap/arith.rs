@@ -148,10 +148,6 @@ pub struct RunArgs {
     /// weighed against the fit when min-sampling chooses each task's program at test).
     #[arg(long)]
     length_penalty: Option<f64>,
-    /// Weight of the prior that the ten digits appear equally often in the training images
-    /// (softmax readings only; 0 turns it off) [default: the preset's].
-    #[arg(long)]
-    digit_balance: Option<f64>,
     /// Override the CNN's width (channels of its residual blocks).
     #[arg(long)]
     channels: Option<usize>,
@@ -387,9 +383,6 @@ fn run_methods(args: &RunArgs, choice: DeviceChoice) -> anyhow::Result<()> {
     }
     if let Some(lambda) = args.length_penalty {
         base.length_penalty = lambda;
-    }
-    if let Some(beta) = args.digit_balance {
-        base.digit_balance = beta;
     }
     args.test.apply(&mut base);
     if args.constant_learning_rate {
