@@ -171,6 +171,75 @@ fn training_lowers_the_loss_and_a_saved_run_evaluates_the_same() {
 }
 
 #[test]
+fn restarts_train_side_by_side_and_the_best_fit_goes_on() {
+    let _alone = device_randomness();
+    let data = subset();
+    let config = ArithConfig {
+        restarts: 3,
+        restart_steps: 8,
+        ..small(Ablation::Full, 12)
+    };
+    let tasks = generate(&config.tasks, &data.train, &data.test);
+    let device = Device::flex().autodiff();
+    let mut events = Vec::new();
+    let (_, stats) = train(
+        &config,
+        &tasks,
+        &data,
+        &device,
+        &mut |e| events.push(e),
+        &RunControl::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        stats.steps,
+        3 * 8 + 4,
+        "three starts of 8 steps, then 4 more"
+    );
+    let restarted = events
+        .iter()
+        .position(|e| matches!(e, TrainEvent::Restarted { .. }))
+        .expect("the restarts are compared");
+    let TrainEvent::Restarted { kept, fit_losses } = &events[restarted] else {
+        unreachable!()
+    };
+    let fits: Vec<f64> = events[..restarted]
+        .iter()
+        .filter_map(|e| match e {
+            TrainEvent::Step(s) => Some(s.fit_loss),
+            _ => None,
+        })
+        .collect();
+    // Each start is judged on its last quarter: steps 6 and 7.
+    let judged: Vec<f64> = fits
+        .chunks(8)
+        .map(|start| (start[6] + start[7]) / 2.0)
+        .collect();
+    assert_eq!(fit_losses.len(), 3);
+    for (judged, reported) in judged.iter().zip(fit_losses) {
+        assert!((judged - reported).abs() < 1e-12, "{judged} vs {reported}");
+    }
+    assert!(
+        fit_losses[0] != fit_losses[1],
+        "the starts begin from their own initialisations"
+    );
+    let best = fit_losses.iter().copied().fold(f64::INFINITY, f64::min);
+    assert_eq!(fit_losses[*kept], best);
+    let after: Vec<usize> = events[restarted..]
+        .iter()
+        .filter_map(|e| match e {
+            TrainEvent::Step(s) => Some(s.step),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        after,
+        vec![8, 9, 10, 11],
+        "the kept start goes on from step 8"
+    );
+}
+
+#[test]
 fn every_ablation_trains_and_evaluates() {
     let _alone = device_randomness();
     let data = subset();

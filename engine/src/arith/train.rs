@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use burn::module::Module as _;
-use burn::optim::{AdamConfig, GradientsParams};
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use rand::seq::SliceRandom as _;
@@ -143,6 +143,12 @@ pub struct ArithConfig {
     pub refine: RefineConfig,
     pub temperature: TemperatureSchedule,
     pub ablation: Ablation,
+    /// Models started from their own initialisations; the one that fits best after
+    /// `restart_steps` steps trains on (1: no restarts).
+    #[serde(default = "one")]
+    pub restarts: usize,
+    #[serde(default)]
+    pub restart_steps: usize,
     /// Images per split scored for Symbolic-Acc.
     pub eval_images: usize,
     /// Train examples per task scored for Loss and by min-sampling at test (half for the
@@ -188,6 +194,8 @@ impl ArithConfig {
             },
             temperature: TemperatureSchedule::Constant { temperature: 1.0 },
             ablation: Ablation::Full,
+            restarts: 1,
+            restart_steps: 0,
             eval_images: 2000,
             eval_examples: 200,
             seed: 0,
@@ -243,6 +251,10 @@ impl ArithConfig {
             self.model.lines
         }
     }
+}
+
+fn one() -> usize {
+    1
 }
 
 fn mode_among_samples_before() -> bool {
@@ -455,6 +467,10 @@ fn new_model(config: &ArithConfig, tasks: usize, device: &Device) -> ArithModel 
 /// Terpret trains each task alone through `train_and_evaluate_each_alone`; here it trains
 /// whatever tasks it is given with one CNN, as no-amortized does.
 ///
+/// With `restarts` above one, that many models start from their own initialisations and
+/// train `restart_steps` steps on the same batches; the one whose fit loss is lowest over
+/// the last quarter of those steps goes on (the others are dropped).
+///
 /// # Errors
 /// No tasks, or images the model cannot take.
 pub fn train(
@@ -475,61 +491,162 @@ pub fn train(
         return Err(ArithError::ImageShape { got, expected });
     }
     crate::relaxed::flush_subnormals();
-    device.seed(config.seed);
     let started = Instant::now();
-    let mut rng = rand::rngs::StdRng::seed_from_u64(config.seed ^ 0xa21);
-    let mut model = new_model(config, tasks.len(), device);
-    let mut optimizer = AdamConfig::new().with_epsilon(1e-5).init();
-    let schedule = Schedule {
-        total_steps: config.steps,
-        temperature: config.temperature.clone(),
-        length_penalty: config.length_penalty,
+    let context = Context {
+        config,
+        tasks,
+        data,
+        device,
+        schedule: Schedule {
+            total_steps: config.steps,
+            temperature: config.temperature.clone(),
+            length_penalty: config.length_penalty,
+        },
+        task_weights: tasks.iter().map(task_weight).collect(),
+        batch: config.batch_tasks.clamp(1, tasks.len()),
     };
-    let ops = ops();
-    let task_weights: Vec<f32> = tasks.iter().map(task_weight).collect();
-    let batch = config.batch_tasks.clamp(1, tasks.len());
-    let mut order: Vec<usize> = (0..tasks.len()).collect();
-    let mut cursor = order.len();
     let mut stats = TrainStats::default();
-    for step in 0..config.steps {
+    let restart_steps = config.restart_steps.min(config.steps);
+    let mut chosen: Option<(usize, f64, Learner)> = None;
+    let mut fit_losses = Vec::new();
+    for restart in 0..config.restarts.max(1) {
+        let seed = config
+            .seed
+            .wrapping_add((restart as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        let mut learner = Learner::new(&context, seed);
+        let mut recent = Vec::new();
+        for step in 0..restart_steps {
+            if !control.checkpoint() {
+                break;
+            }
+            let report;
+            (learner, report) = learner.step(&context, step, &mut stats);
+            if let Some(report) = report {
+                if 4 * step >= 3 * restart_steps {
+                    recent.push(report.fit_loss);
+                }
+                sink.event(TrainEvent::Step(report));
+            }
+        }
+        let fit = mean(recent.into_iter());
+        let fit = if fit.is_finite() { fit } else { f64::INFINITY };
+        fit_losses.push(fit);
+        if chosen.as_ref().is_none_or(|(_, best, _)| fit < *best) {
+            chosen = Some((restart, fit, learner));
+        }
+    }
+    let Some((kept, _, mut learner)) = chosen else {
+        unreachable!("at least one restart runs")
+    };
+    if fit_losses.len() > 1 {
+        sink.event(TrainEvent::Restarted { kept, fit_losses });
+    }
+    for step in restart_steps..config.steps {
         if !control.checkpoint() {
             break;
         }
-        stats.steps = step + 1;
-        if cursor + batch > order.len() {
-            order.shuffle(&mut rng);
-            cursor = 0;
+        let report;
+        (learner, report) = learner.step(&context, step, &mut stats);
+        if let Some(report) = report {
+            sink.event(TrainEvent::Step(report));
         }
-        let chosen = order[cursor..cursor + batch].to_vec();
-        cursor += batch;
+    }
+    stats.seconds = started.elapsed().as_secs_f64();
+    Ok((learner.model, stats))
+}
+
+/// What every step of a run reads.
+struct Context<'a> {
+    config: &'a ArithConfig,
+    tasks: &'a [Task],
+    data: &'a Dataset,
+    device: &'a Device,
+    schedule: Schedule,
+    task_weights: Vec<f32>,
+    /// Tasks per step.
+    batch: usize,
+}
+
+/// One model in training, with its optimizer and its stream of batches.
+struct Learner {
+    model: ArithModel,
+    optimizer: ModuleOptimizer,
+    rng: rand::rngs::StdRng,
+    order: Vec<usize>,
+    cursor: usize,
+}
+
+impl Learner {
+    /// A fresh model from `seed`; its batches follow the run's seed, so restarts see the same
+    /// ones.
+    fn new(context: &Context<'_>, seed: u64) -> Self {
+        let config = context.config;
+        context.device.seed(seed);
+        let order: Vec<usize> = (0..context.tasks.len()).collect();
+        Self {
+            model: new_model(config, context.tasks.len(), context.device),
+            optimizer: AdamConfig::new().with_epsilon(1e-5).init(),
+            rng: rand::rngs::StdRng::seed_from_u64(config.seed ^ 0xa21),
+            cursor: order.len(),
+            order,
+        }
+    }
+
+    /// One step on a fresh batch; `None` when its loss was not finite and it was skipped.
+    fn step(
+        mut self,
+        context: &Context<'_>,
+        step: usize,
+        stats: &mut TrainStats,
+    ) -> (Self, Option<StepReport>) {
+        let Context {
+            config,
+            tasks,
+            data,
+            device,
+            batch,
+            ..
+        } = *context;
+        stats.steps += 1;
+        if self.cursor + batch > self.order.len() {
+            self.order.shuffle(&mut self.rng);
+            self.cursor = 0;
+        }
+        let chosen = self.order[self.cursor..self.cursor + batch].to_vec();
+        self.cursor += batch;
         let examples: Vec<Vec<Example>> = chosen
             .iter()
             .map(|&t| {
                 let pool = &tasks[t].train;
                 (0..config.batch_examples)
-                    .map(|_| pool[rng.random_range(0..pool.len())])
+                    .map(|_| pool[self.rng.random_range(0..pool.len())])
                     .collect()
             })
             .collect();
+        let model = &self.model;
         let values = example_values(
             &model.digits,
             &data.train,
             &examples,
             config.shift,
-            &mut rng,
+            &mut self.rng,
             device,
         );
         let y = targets(&examples, device);
         let weights = Tensor::<1>::from_data(
-            TensorData::new(chosen.iter().map(|&t| task_weights[t]).collect(), [batch]),
+            TensorData::new(
+                chosen.iter().map(|&t| context.task_weights[t]).collect(),
+                [batch],
+            ),
             device,
         );
         let task_ids = Tensor::<1, Int>::from_data(
             TensorData::new(chosen.iter().map(|&t| t as i64).collect(), [batch]),
             device,
         );
-        let temperature = schedule.temperature(step);
-        let length_weight = schedule.length_weight(step);
+        let temperature = context.schedule.temperature(step);
+        let length_weight = context.schedule.length_weight(step);
+        let ops = ops();
         let (loss, fit, length) = match (&model.neural, model.logits(task_ids.clone())) {
             (Some(neural), _) => {
                 let prediction = neural.forward(task_ids, values);
@@ -564,9 +681,9 @@ pub fn train(
         if !value.is_finite() {
             // Products of long chains can overflow early on; skip the step, keep the model.
             stats.skipped_steps += 1;
-            continue;
+            return (self, None);
         }
-        sink.event(TrainEvent::Step(StepReport {
+        let report = StepReport {
             step,
             total_steps: config.steps,
             loss: value,
@@ -574,17 +691,18 @@ pub fn train(
             temperature,
             length_weight,
             expected_length: length.as_ref().map_or(0.0, scalar),
-        }));
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        };
+        let grads = GradientsParams::from_grads(loss.backward(), &self.model);
         let decay = if config.cosine_decay {
             0.5 * (1.0 + (std::f64::consts::PI * step as f64 / config.steps as f64).cos())
         } else {
             1.0
         };
-        model = optimizer.step(config.learning_rate * decay, model, grads);
+        self.model = self
+            .optimizer
+            .step(config.learning_rate * decay, self.model, grads);
+        (self, Some(report))
     }
-    stats.seconds = started.elapsed().as_secs_f64();
-    Ok((model, stats))
 }
 
 /// Terpret, Table 1's baseline without multitasking: every task trained alone, with its
@@ -606,8 +724,11 @@ pub fn train_and_evaluate_each_alone(
     if tasks.is_empty() {
         return Err(ArithError::NoTasks);
     }
+    let steps = (config.steps * config.batch_tasks.clamp(1, tasks.len()) / tasks.len()).max(1);
     let per_task = ArithConfig {
-        steps: (config.steps * config.batch_tasks.clamp(1, tasks.len()) / tasks.len()).max(1),
+        steps,
+        // The restarts keep their share of the run.
+        restart_steps: config.restart_steps * steps / config.steps.max(1),
         batch_tasks: 1,
         ..config.clone()
     };
@@ -708,7 +829,7 @@ const VARIANCE_FLOOR: f32 = 0.01;
 /// How a training run went.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct TrainStats {
-    /// Steps run (skipped ones included).
+    /// Steps run (skipped ones and every restart's included).
     pub steps: usize,
     pub skipped_steps: usize,
     pub seconds: f64,

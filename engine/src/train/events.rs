@@ -32,6 +32,12 @@ pub enum TrainEvent {
         #[serde(skip_serializing)]
         mesh: TriangleMesh,
     },
+    /// Restarts trained side by side to here; `kept` (an index into `fit_losses`, each
+    /// restart's recent fit) trains on, the rest are dropped.
+    Restarted {
+        kept: usize,
+        fit_losses: Vec<f64>,
+    },
 }
 
 #[derive(Clone, Debug, Serialize)]

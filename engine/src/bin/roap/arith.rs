@@ -141,6 +141,13 @@ pub struct RunArgs {
     /// random [default: the preset's].
     #[arg(long)]
     shift: Option<usize>,
+    /// Start this many models from their own initialisations and keep the one that fits
+    /// best after `--restart-steps` steps [default: the preset's].
+    #[arg(long)]
+    restarts: Option<usize>,
+    /// Steps each restart trains before the best is chosen [default: the preset's].
+    #[arg(long)]
+    restart_steps: Option<usize>,
     /// Keep the step size constant instead of decaying it along a cosine.
     #[arg(long)]
     constant_learning_rate: bool,
@@ -276,8 +283,27 @@ fn run_one(
         return Ok(evaluation.results);
     }
     let bar = progress_bar(config.steps, config.ablation.name());
+    // `start` counts restarts: each begins again at step 0.
+    let mut curve = String::from("start,step,loss,fit_loss,expected_length,temperature\n");
+    let (mut start, mut last_step) = (0, 0);
     let mut sink = |event: TrainEvent| {
+        if let TrainEvent::Restarted { kept, fit_losses } = &event {
+            bar.suspend(|| tracing::info!(kept, ?fit_losses, "restarts compared"));
+            start = *kept;
+        }
         if let TrainEvent::Step(report) = event {
+            if report.step < last_step {
+                start += 1;
+            }
+            last_step = report.step;
+            curve.push_str(&format!(
+                "{start},{},{},{},{},{}\n",
+                report.step,
+                report.loss,
+                report.fit_loss,
+                report.expected_length,
+                report.temperature
+            ));
             if report.step % 100 == 0 {
                 bar.suspend(|| {
                     tracing::info!(
@@ -307,6 +333,7 @@ fn run_one(
     bar.finish_and_clear();
     // Saved before the (minutes-long) evaluation, so an interrupted one loses no training.
     checkpoint::save(&folder, model.clone(), config, &tasks).map_err(anyhow::Error::msg)?;
+    write_atomically(&folder.join("training.csv"), curve.as_bytes())?;
     let evaluation = evaluate_showing_progress(&model, config, &tasks, data, stats, &device);
     write_evaluation(&folder, &evaluation)?;
     Ok(evaluation.results)
@@ -393,6 +420,12 @@ fn run_methods(args: &RunArgs, choice: DeviceChoice) -> anyhow::Result<()> {
     }
     if let Some(shift) = args.shift {
         base.shift = shift;
+    }
+    if let Some(restarts) = args.restarts {
+        base.restarts = restarts;
+    }
+    if let Some(steps) = args.restart_steps {
+        base.restart_steps = steps;
     }
     if let Some(width) = args.head_width {
         base.model.head_width = width;
