@@ -123,8 +123,14 @@ pub struct ArithConfig {
     /// direction, at random (0: images as they are).
     #[serde(default)]
     pub shift: usize,
-    /// λ, from halfway through training.
+    /// λ, from `length_penalty_from` (a fraction of training; the paper's: halfway).
     pub length_penalty: f64,
+    #[serde(default = "halfway")]
+    pub length_penalty_from: f64,
+    /// Gumbel-softmax temperature of the CNN's digit draws in training (None: every image
+    /// reads as the expected digit, as at test).
+    #[serde(default)]
+    pub reading_draw_temperature: Option<f64>,
     /// Min-sampling: programs drawn per task and step; the one that fits best is trained.
     pub samples: usize,
     /// Whether one of those is the policy's noise-free mode (the rest drawn), or all are
@@ -143,8 +149,8 @@ pub struct ArithConfig {
     pub refine: RefineConfig,
     pub temperature: TemperatureSchedule,
     pub ablation: Ablation,
-    /// Models started from their own initialisations; the one that fits best after
-    /// `restart_steps` steps trains on (1: no restarts).
+    /// Models started from their own initialisations; after `restart_steps` steps the one
+    /// whose programs fit the train examples best trains on (1: no restarts).
     #[serde(default = "one")]
     pub restarts: usize,
     #[serde(default)]
@@ -182,6 +188,8 @@ impl ArithConfig {
             cosine_decay: true,
             shift: 0,
             length_penalty: 1e-4,
+            length_penalty_from: halfway(),
+            reading_draw_temperature: None,
             samples: 3,
             mode_among_samples: true,
             test_samples: default_test_samples(),
@@ -251,6 +259,10 @@ impl ArithConfig {
             self.model.lines
         }
     }
+}
+
+fn halfway() -> f64 {
+    0.5
 }
 
 fn one() -> usize {
@@ -376,22 +388,24 @@ fn images_tensor(set: &ImageSet, pixels: Vec<f32>, device: &Device) -> Tensor<4>
 }
 
 /// CNN values of training examples: `[T, V, N]` for T tasks of N examples each, every
-/// image moved by up to `shift` pixels.
+/// image moved by up to `config.shift` pixels and its digit drawn if the config says so.
 fn example_values(
     digits: &DigitNet,
     set: &ImageSet,
     examples: &[Vec<Example>],
-    shift: usize,
+    config: &ArithConfig,
     rng: &mut impl Rng,
     device: &Device,
 ) -> Tensor<3> {
     let tasks = examples.len();
     let n = examples.first().map_or(0, Vec::len);
     let indices = image_indices(examples);
-    digits
-        .forward(shifted_image_batch(set, &indices, shift, rng, device))
-        .reshape([tasks, n, VARIABLES])
-        .swap_dims(1, 2)
+    let images = shifted_image_batch(set, &indices, config.shift, rng, device);
+    let readings = match config.reading_draw_temperature {
+        Some(temperature) => digits.forward_drawn(images, temperature),
+        None => digits.forward(images),
+    };
+    readings.reshape([tasks, n, VARIABLES]).swap_dims(1, 2)
 }
 
 fn targets(examples: &[Vec<Example>], device: &Device) -> Tensor<2> {
@@ -468,8 +482,10 @@ fn new_model(config: &ArithConfig, tasks: usize, device: &Device) -> ArithModel 
 /// whatever tasks it is given with one CNN, as no-amortized does.
 ///
 /// With `restarts` above one, that many models start from their own initialisations and
-/// train `restart_steps` steps on the same batches; the one whose fit loss is lowest over
-/// the last quarter of those steps goes on (the others are dropped).
+/// train `restart_steps` steps on the same batches; the one whose programs then fit the
+/// train examples best (`search_loss`) goes on, the others are dropped. The shared CNN can
+/// settle early in a grounding that reads several classes one digit low, which the
+/// programs then compensate; a restart that did shows a higher loss by then.
 ///
 /// # Errors
 /// No tasks, or images the model cannot take.
@@ -508,13 +524,12 @@ pub fn train(
     let mut stats = TrainStats::default();
     let restart_steps = config.restart_steps.min(config.steps);
     let mut chosen: Option<(usize, f64, Learner)> = None;
-    let mut fit_losses = Vec::new();
+    let mut losses = Vec::new();
     for restart in 0..config.restarts.max(1) {
         let seed = config
             .seed
             .wrapping_add((restart as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
         let mut learner = Learner::new(&context, seed);
-        let mut recent = Vec::new();
         for step in 0..restart_steps {
             if !control.checkpoint() {
                 break;
@@ -522,24 +537,29 @@ pub fn train(
             let report;
             (learner, report) = learner.step(&context, step, &mut stats);
             if let Some(report) = report {
-                if 4 * step >= 3 * restart_steps {
-                    recent.push(report.fit_loss);
-                }
                 sink.event(TrainEvent::Step(report));
             }
         }
-        let fit = mean(recent.into_iter());
-        let fit = if fit.is_finite() { fit } else { f64::INFINITY };
-        fit_losses.push(fit);
-        if chosen.as_ref().is_none_or(|(_, best, _)| fit < *best) {
-            chosen = Some((restart, fit, learner));
+        if config.restarts <= 1 {
+            chosen = Some((restart, 0.0, learner));
+            break;
+        }
+        let loss = search_loss(&learner.model, config, tasks, data, device);
+        let loss = if loss.is_finite() {
+            loss
+        } else {
+            f64::INFINITY
+        };
+        losses.push(loss);
+        if chosen.as_ref().is_none_or(|(_, best, _)| loss < *best) {
+            chosen = Some((restart, loss, learner));
         }
     }
     let Some((kept, _, mut learner)) = chosen else {
         unreachable!("at least one restart runs")
     };
-    if fit_losses.len() > 1 {
-        sink.event(TrainEvent::Restarted { kept, fit_losses });
+    if losses.len() > 1 {
+        sink.event(TrainEvent::Restarted { kept, losses });
     }
     for step in restart_steps..config.steps {
         if !control.checkpoint() {
@@ -554,6 +574,69 @@ pub fn train(
     stats.seconds = started.elapsed().as_secs_f64();
     Ok((learner.model, stats))
 }
+
+/// How well a model's programs fit the train examples, as evaluation's Loss column
+/// measures it but at a fraction of the cost: per task the policy's mode and
+/// `SEARCH_LOSS_DRAWS − 1` draws, no refinement, on `SEARCH_LOSS_EXAMPLES` examples. Reads
+/// no labels, so restarts can be compared by it. NaN for a model without a policy.
+fn search_loss(
+    model: &ArithModel,
+    config: &ArithConfig,
+    tasks: &[Task],
+    data: &Dataset,
+    device: &Device,
+) -> f64 {
+    let plain = &device.clone().without_autodiff();
+    let model = &model.valid();
+    plain.seed(config.seed ^ 0x5ea4);
+    let judge = ArithConfig {
+        test_samples: SEARCH_LOSS_DRAWS,
+        refine: RefineConfig {
+            steps: 0,
+            ..config.refine.clone()
+        },
+        ..config.clone()
+    };
+    let scored: Vec<Task> = tasks
+        .iter()
+        .map(|t| Task {
+            train: t.train.iter().take(SEARCH_LOSS_EXAMPLES).copied().collect(),
+            ..t.clone()
+        })
+        .collect();
+    let values: Vec<Vec<[f32; VARIABLES]>> = scored
+        .iter()
+        .map(|t| {
+            let indices: Vec<u32> = t.train.iter().flat_map(|e| e.images).collect();
+            image_values(&model.digits, &data.train, &indices, plain)
+                .chunks_exact(VARIABLES)
+                .map(|c| [c[0], c[1], c[2]])
+                .collect()
+        })
+        .collect();
+    let programs = choose_programs(
+        model,
+        &judge,
+        &scored,
+        &values,
+        plain,
+        device,
+        &mut |_, _| {},
+    );
+    mean(
+        programs
+            .iter()
+            .zip(&values)
+            .zip(&scored)
+            .map(|((p, v), t)| {
+                p.as_ref()
+                    .map_or(f64::NAN, |p| program_loss(p, v, &t.train))
+            }),
+    )
+}
+
+const SEARCH_LOSS_DRAWS: usize = 64;
+const SEARCH_LOSS_EXAMPLES: usize = 100;
 
 /// What every step of a run reads.
 struct Context<'a> {
@@ -628,7 +711,7 @@ impl Learner {
             &model.digits,
             &data.train,
             &examples,
-            config.shift,
+            config,
             &mut self.rng,
             device,
         );
@@ -645,7 +728,11 @@ impl Learner {
             device,
         );
         let temperature = context.schedule.temperature(step);
-        let length_weight = context.schedule.length_weight(step);
+        let length_weight = if context.schedule.progress(step) >= config.length_penalty_from {
+            config.length_penalty
+        } else {
+            0.0
+        };
         let ops = ops();
         let (loss, fit, length) = match (&model.neural, model.logits(task_ids.clone())) {
             (Some(neural), _) => {
