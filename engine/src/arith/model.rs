@@ -217,29 +217,17 @@ impl DigitNet {
     /// every image's reading. Each run of `images_per_picture` images is read as one
     /// picture with the images side by side, and yields one reading per image.
     pub fn forward(&self, images: Tensor<4>) -> Tensor<1> {
-        self.read(images, None)
-    }
-
-    /// As `forward`, but each image's digit is drawn: a Gumbel-softmax sample at
-    /// `temperature` over the ten scores takes the softmax's place, so an image the CNN is
-    /// unsure of reads as a different digit from draw to draw instead of as the mean of
-    /// its candidates. (The scalar reading has no scores and reads as `forward`.)
-    pub fn forward_drawn(&self, images: Tensor<4>, temperature: f64) -> Tensor<1> {
-        self.read(images, Some(temperature))
-    }
-
-    fn read(&self, images: Tensor<4>, draw_at: Option<f64>) -> Tensor<1> {
         let [b, c, h, w] = images.dims();
         let k = self.images_per_picture;
         let pictures = images
             .reshape([b / k, k, c, h, w])
             .permute([0, 2, 3, 1, 4])
             .reshape([b / k, c, h, k * w]);
-        self.read_pictures(pictures, draw_at)
+        self.read_pictures(pictures)
     }
 
     /// `[P, C, H, k · W]` → `[P · k]`: a picture of k images side by side gives k readings.
-    fn read_pictures(&self, images: Tensor<4>, draw_at: Option<f64>) -> Tensor<1> {
+    fn read_pictures(&self, images: Tensor<4>) -> Tensor<1> {
         let [b, c, h, w] = images.dims();
         let (gh, gw) = (h / PATCH, w / PATCH);
         let patches = images
@@ -270,15 +258,7 @@ impl DigitNet {
                         .mul_scalar(DIGIT_SCALE)
                         .unsqueeze_dim::<2>(0),
                 };
-                let weights = match draw_at {
-                    None => softmax(scores, 1),
-                    Some(temperature) => {
-                        let uniform = scores.random_like(Distribution::Uniform(1e-6, 1.0 - 1e-6));
-                        let gumbel = uniform.log().neg().log().neg();
-                        softmax((scores + gumbel).div_scalar(temperature), 1)
-                    }
-                };
-                (weights * values).sum_dim(1).flatten::<1>(0, 1)
+                (softmax(scores, 1) * values).sum_dim(1).flatten::<1>(0, 1)
             }
         }
     }
@@ -465,7 +445,7 @@ mod tests {
             let readings = net.forward(images.clone());
             assert_eq!(readings.dims(), [6]);
             readings.clone().into_data().assert_approx_eq::<f32>(
-                &net.read_pictures(pictures, None).into_data(),
+                &net.read_pictures(pictures).into_data(),
                 Tolerance::default(),
             );
             // One picture: moving an image to another place changes what is read.

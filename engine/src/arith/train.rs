@@ -123,14 +123,8 @@ pub struct ArithConfig {
     /// direction, at random (0: images as they are).
     #[serde(default)]
     pub shift: usize,
-    /// λ, from `length_penalty_from` (a fraction of training; the paper's: halfway).
+    /// λ, from halfway through training.
     pub length_penalty: f64,
-    #[serde(default = "halfway")]
-    pub length_penalty_from: f64,
-    /// Gumbel-softmax temperature of the CNN's digit draws in training (None: every image
-    /// reads as the expected digit, as at test).
-    #[serde(default)]
-    pub reading_draw_temperature: Option<f64>,
     /// Min-sampling: programs drawn per task and step; the one that fits best is trained.
     pub samples: usize,
     /// Whether one of those is the policy's noise-free mode (the rest drawn), or all are
@@ -188,8 +182,6 @@ impl ArithConfig {
             cosine_decay: true,
             shift: 0,
             length_penalty: 1e-4,
-            length_penalty_from: halfway(),
-            reading_draw_temperature: None,
             samples: 3,
             mode_among_samples: true,
             test_samples: default_test_samples(),
@@ -259,10 +251,6 @@ impl ArithConfig {
             self.model.lines
         }
     }
-}
-
-fn halfway() -> f64 {
-    0.5
 }
 
 fn one() -> usize {
@@ -388,24 +376,22 @@ fn images_tensor(set: &ImageSet, pixels: Vec<f32>, device: &Device) -> Tensor<4>
 }
 
 /// CNN values of training examples: `[T, V, N]` for T tasks of N examples each, every
-/// image moved by up to `config.shift` pixels and its digit drawn if the config says so.
+/// image moved by up to `shift` pixels.
 fn example_values(
     digits: &DigitNet,
     set: &ImageSet,
     examples: &[Vec<Example>],
-    config: &ArithConfig,
+    shift: usize,
     rng: &mut impl Rng,
     device: &Device,
 ) -> Tensor<3> {
     let tasks = examples.len();
     let n = examples.first().map_or(0, Vec::len);
     let indices = image_indices(examples);
-    let images = shifted_image_batch(set, &indices, config.shift, rng, device);
-    let readings = match config.reading_draw_temperature {
-        Some(temperature) => digits.forward_drawn(images, temperature),
-        None => digits.forward(images),
-    };
-    readings.reshape([tasks, n, VARIABLES]).swap_dims(1, 2)
+    digits
+        .forward(shifted_image_batch(set, &indices, shift, rng, device))
+        .reshape([tasks, n, VARIABLES])
+        .swap_dims(1, 2)
 }
 
 fn targets(examples: &[Vec<Example>], device: &Device) -> Tensor<2> {
@@ -711,7 +697,7 @@ impl Learner {
             &model.digits,
             &data.train,
             &examples,
-            config,
+            config.shift,
             &mut self.rng,
             device,
         );
@@ -728,11 +714,7 @@ impl Learner {
             device,
         );
         let temperature = context.schedule.temperature(step);
-        let length_weight = if context.schedule.progress(step) >= config.length_penalty_from {
-            config.length_penalty
-        } else {
-            0.0
-        };
+        let length_weight = context.schedule.length_weight(step);
         let ops = ops();
         let (loss, fit, length) = match (&model.neural, model.logits(task_ids.clone())) {
             (Some(neural), _) => {

@@ -141,13 +141,6 @@ pub struct RunArgs {
     /// random [default: the preset's].
     #[arg(long)]
     shift: Option<usize>,
-    /// Switch the length penalty on at this fraction of training [default: 0.5].
-    #[arg(long)]
-    length_penalty_from: Option<f64>,
-    /// Draw each training image's digit (Gumbel-softmax over the CNN's ten scores at this
-    /// temperature) instead of reading the expected digit [default: off].
-    #[arg(long)]
-    reading_draw_temperature: Option<f64>,
     /// Start this many models from their own initialisations and keep the one that fits
     /// best after `--restart-steps` steps [default: the preset's].
     #[arg(long)]
@@ -427,12 +420,6 @@ fn run_methods(args: &RunArgs, choice: DeviceChoice) -> anyhow::Result<()> {
     }
     if let Some(shift) = args.shift {
         base.shift = shift;
-    }
-    if let Some(from) = args.length_penalty_from {
-        base.length_penalty_from = from;
-    }
-    if args.reading_draw_temperature.is_some() {
-        base.reading_draw_temperature = args.reading_draw_temperature;
     }
     if let Some(restarts) = args.restarts {
         base.restarts = restarts;
