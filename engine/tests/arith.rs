@@ -203,20 +203,27 @@ fn restarts_train_side_by_side_and_the_best_fit_goes_on() {
     let TrainEvent::Restarted { kept, losses } = &events[restarted] else {
         unreachable!()
     };
-    let steps_before = events[..restarted]
+    let fits: Vec<f64> = events[..restarted]
         .iter()
-        .filter(|e| matches!(e, TrainEvent::Step(_)))
-        .count();
+        .filter_map(|e| match e {
+            TrainEvent::Step(s) => Some(s.fit_loss),
+            _ => None,
+        })
+        .collect();
     assert_eq!(
-        steps_before,
+        fits.len(),
         3 * 8,
         "every start trained before the comparison"
     );
+    // Each start is judged on the last third of its steps: steps 6 and 7.
+    let judged: Vec<f64> = fits
+        .chunks(8)
+        .map(|start| (start[6] + start[7]) / 2.0)
+        .collect();
     assert_eq!(losses.len(), 3);
-    assert!(
-        losses.iter().all(|l| l.is_finite() && *l > 0.0),
-        "{losses:?}"
-    );
+    for (judged, reported) in judged.iter().zip(losses) {
+        assert!((judged - reported).abs() < 1e-12, "{judged} vs {reported}");
+    }
     assert!(
         losses[0] != losses[1],
         "the starts begin from their own initialisations"

@@ -32,8 +32,8 @@ pub enum TrainEvent {
         #[serde(skip_serializing)]
         mesh: TriangleMesh,
     },
-    /// Restarts trained side by side to here; `kept` (an index into `losses`, how well
-    /// each restart's programs fit) trains on, the rest are dropped.
+    /// Restarts trained side by side to here; `kept` (an index into `losses`, each
+    /// restart's recent fit) trains on, the rest are dropped.
     Restarted {
         kept: usize,
         losses: Vec<f64>,
