@@ -22,7 +22,7 @@ use super::write_atomically;
 pub enum ArithCommand {
     /// Train and evaluate one method or several (Table 1), e.g.
     /// `roap arith run --preset quick --ablation full,no-program --out out/arith`.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Evaluate a saved run again: `roap arith eval out/arith/full`.
     Eval {
         /// A folder written by `run` (one per method).
