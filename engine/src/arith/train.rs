@@ -522,54 +522,69 @@ pub fn train(
         let seed = config
             .seed
             .wrapping_add((restart as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
-        let mut learner = Learner::new(&context, seed);
-        let mut recent = Vec::new();
-        for step in 0..restart_steps {
-            if !control.checkpoint() {
-                break;
-            }
-            let report;
-            (learner, report) = learner.step(&context, step, &mut stats);
-            if let Some(report) = report {
-                if 3 * step >= 2 * restart_steps {
-                    recent.push(report.fit_loss);
-                }
-                sink.event(TrainEvent::Step(report));
-            }
-        }
+        let (learner, fits) = train_steps(
+            Learner::new(&context, seed),
+            &context,
+            0..restart_steps,
+            &mut stats,
+            sink,
+            control,
+        );
         if starts == 1 {
             chosen = Some((restart, 0.0, learner));
             break;
         }
-        let loss = mean(recent.into_iter());
-        let loss = if loss.is_finite() {
-            loss
-        } else {
+        let recent: Vec<f64> = fits
+            .into_iter()
+            .filter(|(step, _)| 3 * step >= 2 * restart_steps)
+            .map(|(_, fit)| fit)
+            .collect();
+        // A start with no finite step to judge it by is never kept over one that has.
+        let loss = if recent.is_empty() {
             f64::INFINITY
+        } else {
+            mean(recent.into_iter())
         };
         losses.push(loss);
         if chosen.as_ref().is_none_or(|(_, best, _)| loss < *best) {
             chosen = Some((restart, loss, learner));
         }
     }
-    let Some((kept, _, mut learner)) = chosen else {
+    let Some((kept, _, learner)) = chosen else {
         unreachable!("at least one restart runs")
     };
     if losses.len() > 1 {
         sink.event(TrainEvent::Restarted { kept, losses });
     }
-    for step in restart_steps..config.steps {
+    let range = restart_steps..config.steps;
+    let (learner, _) = train_steps(learner, &context, range, &mut stats, sink, control);
+    stats.seconds = started.elapsed().as_secs_f64();
+    Ok((learner.model, stats))
+}
+
+/// Trains `learner` through `steps` (until cancelled), reporting each step; returns it with
+/// the fit loss of every step that was not skipped.
+fn train_steps(
+    mut learner: Learner,
+    context: &Context<'_>,
+    steps: std::ops::Range<usize>,
+    stats: &mut TrainStats,
+    sink: &mut dyn EventSink,
+    control: &RunControl,
+) -> (Learner, Vec<(usize, f64)>) {
+    let mut fits = Vec::with_capacity(steps.len());
+    for step in steps {
         if !control.checkpoint() {
             break;
         }
         let report;
-        (learner, report) = learner.step(&context, step, &mut stats);
+        (learner, report) = learner.step(context, step, stats);
         if let Some(report) = report {
+            fits.push((step, report.fit_loss));
             sink.event(TrainEvent::Step(report));
         }
     }
-    stats.seconds = started.elapsed().as_secs_f64();
-    Ok((learner.model, stats))
+    (learner, fits)
 }
 
 /// What every step of a run reads.
