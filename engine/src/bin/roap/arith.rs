@@ -282,7 +282,10 @@ fn run_one(
         write_evaluation(&folder, &evaluation)?;
         return Ok(evaluation.results);
     }
-    let bar = progress_bar(config.steps, config.ablation.name());
+    // Every start's steps, then the kept one's to the end.
+    let restart_steps = config.restart_steps.min(config.steps);
+    let work = config.steps + config.restarts.max(1).saturating_sub(1) * restart_steps;
+    let bar = progress_bar(work, config.ablation.name());
     // `start` counts restarts: each begins again at step 0.
     let mut curve = String::from("start,step,loss,fit_loss,expected_length,temperature\n");
     let (mut start, mut last_step) = (0, 0);
@@ -315,7 +318,7 @@ fn run_one(
                     );
                 });
             }
-            bar.set_position(report.step as u64 + 1);
+            bar.inc(1);
             bar.set_message(format!(
                 "fit {:.5}  E[len] {:.1}  T {:.1}",
                 report.fit_loss, report.expected_length, report.temperature
