@@ -196,6 +196,11 @@ fn restarts_train_side_by_side_and_the_best_fit_goes_on() {
         3 * 8 + 4,
         "three starts of 8 steps, then 4 more"
     );
+    assert_eq!(
+        config.total_steps(),
+        stats.steps,
+        "what a progress bar expects"
+    );
     let restarted = events
         .iter()
         .position(|e| matches!(e, TrainEvent::Restarted { .. }))

@@ -15,11 +15,12 @@ use serde::{Deserialize, Serialize};
 use super::tasks::{Example, VARIABLES, ops};
 use super::train::min_sampling_fit;
 use crate::dsl::Program;
-use crate::relaxed::{Architecture, ArchitectureLogits, LogitParams, repeat_tasks};
+use crate::relaxed::{Architecture, ArchitectureLogits, LogitParams, Relaxation, repeat_tasks};
 use crate::train::scalar;
 
 /// How long and how widely to refine.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct RefineConfig {
     /// Adam steps (0: no refinement).
     pub steps: usize,
@@ -37,6 +38,11 @@ pub struct RefineConfig {
     /// The chains start from the policy's logits times this: below 1 they start less sure
     /// of the policy's mode and explore around it.
     pub start_scale: f64,
+    /// Gumbel-max draws from each chain's distribution at the end of each quarter, beside its
+    /// mode: min-sampling over what the chain has learned, not only its most likely program.
+    pub draws: usize,
+    /// The draws are from softmax(logits / this): above 1 they stray further from the mode.
+    pub draw_temperature: f64,
 }
 
 impl Default for RefineConfig {
@@ -50,6 +56,8 @@ impl Default for RefineConfig {
             samples: 3,
             length_penalty: 1e-4,
             start_scale: 0.03,
+            draws: 16,
+            draw_temperature: 3.0,
         }
     }
 }
@@ -63,7 +71,7 @@ pub struct SearchTasks<'a> {
 }
 
 /// Candidate programs from refining `start` (one row per task, any device): every chain's
-/// mode at the end of each quarter of the search. `draws(logits, temperature, k)` gives
+/// mode and `draws` programs drawn from it at the end of each quarter of the search. `draws(logits, temperature, k)` gives
 /// min-sampling's k relaxed programs per row the way the method trained (so that an
 /// ablation stays one at test); `progress` hears `(steps done, steps)`.
 pub fn refine(
@@ -108,6 +116,7 @@ pub fn refine(
     );
     let [first, last] = config.temperature;
     let checkpoints = [1, 2, 3, 4].map(|q| q * config.steps / 4);
+    let mut learned_at_checkpoints = Vec::with_capacity(checkpoints.len());
     for step in 0..config.steps {
         // Each chain sees its own minibatch of its task's examples.
         let mut inputs = Vec::with_capacity(rows * VARIABLES * n);
@@ -142,28 +151,58 @@ pub fn refine(
             logits = optimizer.step(config.learning_rate, logits, grads);
         }
         if checkpoints.contains(&(step + 1)) {
-            let modes = logits
-                .logits()
-                .map(Tensor::detach)
-                .probabilities()
-                .discretize(&ops);
-            if let Ok(modes) = modes {
+            let learned = logits.logits().map(Tensor::detach);
+            if let Ok(modes) = learned.probabilities().discretize(&ops) {
                 for (r, program) in modes.into_iter().enumerate() {
                     candidates[r / chains].push(program);
                 }
             }
+            learned_at_checkpoints.push(learned);
         }
         progress(step + 1, config.steps);
     }
+    // Drawn after the search, so that the draws leave its random stream as it was.
+    let scale = 1.0 / config.draw_temperature.max(1e-3);
+    for learned in learned_at_checkpoints {
+        let drawn = gumbel_max_programs(&learned.map(|t| t.mul_scalar(scale)), config.draws);
+        for (r, programs) in drawn.into_iter().enumerate() {
+            candidates[r / chains].extend(programs);
+        }
+    }
     candidates
 }
+
+/// `draws` discrete programs per row of `logits`, each a Gumbel-max draw from softmax(logits).
+pub(super) fn gumbel_max_programs(logits: &ArchitectureLogits, draws: usize) -> Vec<Vec<Program>> {
+    let rows = logits.tasks();
+    let mut programs = vec![Vec::with_capacity(draws); rows];
+    // In rounds, so that a thousand draws for a hundred rows do not hold all their one-hot
+    // architectures at once.
+    let per_round = (ARCHITECTURES_PER_ROUND / rows.max(1)).max(1);
+    let ops = ops();
+    let mut left = draws;
+    while left > 0 {
+        let round = left.min(per_round);
+        left -= round;
+        let drawn = logits
+            .relax_k(Relaxation::StraightThrough { temperature: 1.0 }, round)
+            .discretize(&ops);
+        if let Ok(drawn) = drawn {
+            for (i, p) in drawn.into_iter().enumerate() {
+                programs[i / round].push(p);
+            }
+        }
+    }
+    programs
+}
+
+const ARCHITECTURES_PER_ROUND: usize = 3200;
 
 #[cfg(test)]
 mod tests {
     use rand::Rng as _;
 
     use super::*;
-    use crate::relaxed::Relaxation;
 
     /// From uniform logits and exact readings, the search alone finds small equations.
     #[test]
@@ -225,8 +264,8 @@ mod tests {
         for ((pool, xs), f) in candidates.iter().zip(&values).zip(equations) {
             assert_eq!(
                 pool.len(),
-                4 * config.chains,
-                "a mode per chain and quarter"
+                4 * config.chains * (1 + config.draws),
+                "a mode and its draws per chain and quarter"
             );
             let found = pool.iter().any(|p| {
                 xs.iter()

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::images::{Dataset, ImageSet};
 use super::model::{ArithModel, DigitNet, FreeTaskLogits, ModelConfig, NeuralReasoner, TaskPolicy};
-use super::refine::{RefineConfig, SearchTasks, refine};
+use super::refine::{RefineConfig, SearchTasks, gumbel_max_programs, refine};
 use super::tasks::{DIGIT_SCALE, Example, Task, TaskConfig, VARIABLES, formula, ops};
 use crate::dsl::Program;
 use crate::relaxed::{
@@ -246,6 +246,16 @@ impl ArithConfig {
         } else {
             self.test_samples.max(1)
         }
+    }
+
+    /// Steps each start trains before the starts are compared (within the run's steps).
+    fn judged_steps(&self) -> usize {
+        self.restart_steps.min(self.steps)
+    }
+
+    /// Training steps of the whole run: every start's, then the kept one's to the end.
+    pub fn total_steps(&self) -> usize {
+        self.steps + self.restarts.max(1).saturating_sub(1) * self.judged_steps()
     }
 
     fn lines(&self) -> usize {
@@ -514,7 +524,7 @@ pub fn train(
         batch: config.batch_tasks.clamp(1, tasks.len()),
     };
     let mut stats = TrainStats::default();
-    let restart_steps = config.restart_steps.min(config.steps);
+    let restart_steps = config.judged_steps();
     let starts = config.restarts.max(1);
     let mut chosen: Option<(usize, f64, Learner)> = None;
     let mut losses = Vec::new();
@@ -964,20 +974,11 @@ fn choose_programs(
             candidates[t].push(p);
         }
     }
-    // In rounds, so that a thousand draws for a hundred tasks do not hold all their
-    // one-hot architectures at once.
-    let mut left = config.test_programs() - 1;
-    while left > 0 {
-        let draws = left.min(DRAWS_PER_ROUND);
-        left -= draws;
-        if let Ok(sampled) = logits
-            .relax_k(Relaxation::StraightThrough { temperature: 1.0 }, draws)
-            .discretize(&ops)
-        {
-            for (i, p) in sampled.into_iter().enumerate() {
-                candidates[i / draws].push(p);
-            }
-        }
+    for (pool, drawn) in candidates
+        .iter_mut()
+        .zip(gumbel_max_programs(&logits, config.test_programs() - 1))
+    {
+        pool.extend(drawn);
     }
     let halves: Vec<usize> = tasks.iter().map(|t| t.train.len() / 2).collect();
     let search_examples: Vec<Vec<Example>> = tasks
@@ -1029,8 +1030,6 @@ fn choose_programs(
         })
         .collect()
 }
-
-const DRAWS_PER_ROUND: usize = 32;
 
 fn program_loss(program: &Program, values: &[[f32; VARIABLES]], examples: &[Example]) -> f64 {
     let total: f64 = values

@@ -79,6 +79,13 @@ pub struct TestArgs {
     /// [default: 0.03, or what the run used].
     #[arg(long)]
     refine_start_scale: Option<f64>,
+    /// Programs drawn from each chain beside its mode at the end of each quarter of the
+    /// search; 0 keeps only the modes [default: 16, or what the run used].
+    #[arg(long)]
+    refine_draws: Option<usize>,
+    /// Temperature of those draws [default: 3, or what the run used].
+    #[arg(long)]
+    refine_draw_temperature: Option<f64>,
 }
 
 impl TestArgs {
@@ -91,6 +98,10 @@ impl TestArgs {
         refine.chains = self.refine_chains.unwrap_or(refine.chains);
         refine.examples = self.refine_examples.unwrap_or(refine.examples);
         refine.start_scale = self.refine_start_scale.unwrap_or(refine.start_scale);
+        refine.draws = self.refine_draws.unwrap_or(refine.draws);
+        refine.draw_temperature = self
+            .refine_draw_temperature
+            .unwrap_or(refine.draw_temperature);
     }
 }
 
@@ -282,10 +293,7 @@ fn run_one(
         write_evaluation(&folder, &evaluation)?;
         return Ok(evaluation.results);
     }
-    // Every start's steps, then the kept one's to the end.
-    let restart_steps = config.restart_steps.min(config.steps);
-    let work = config.steps + config.restarts.max(1).saturating_sub(1) * restart_steps;
-    let bar = progress_bar(work, config.ablation.name());
+    let bar = progress_bar(config.total_steps(), config.ablation.name());
     // `start` counts restarts: each begins again at step 0.
     let mut curve = String::from("start,step,loss,fit_loss,expected_length,temperature\n");
     let (mut start, mut last_step) = (0, 0);
