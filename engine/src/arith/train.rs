@@ -248,6 +248,16 @@ impl ArithConfig {
         }
     }
 
+    /// The test-time search as the method runs it: without Gumbel noise its chains give
+    /// their modes only, no draws.
+    fn test_refine(&self) -> RefineConfig {
+        let mut refine = self.refine.clone();
+        if self.ablation == Ablation::NoGumbel {
+            refine.draws = 0;
+        }
+        refine
+    }
+
     /// Steps each start trains before the starts are compared (within the run's steps).
     fn judged_steps(&self) -> usize {
         self.restart_steps.min(self.steps)
@@ -302,13 +312,15 @@ pub struct ArithResults {
     pub train_seconds: f64,
     /// Steps skipped because the loss was not finite.
     pub skipped_steps: usize,
-    /// Test time: programs drawn per task, and the refinement's steps and chains.
+    /// Test time: programs drawn per task, and the refinement's steps, chains and draws.
     #[serde(default)]
     pub test_samples: usize,
     #[serde(default)]
     pub refine_steps: usize,
     #[serde(default)]
     pub refine_chains: usize,
+    #[serde(default)]
+    pub refine_draws: usize,
 }
 
 impl ArithResults {
@@ -331,6 +343,7 @@ impl ArithResults {
             test_samples: config.test_programs(),
             refine_steps: config.refine.steps,
             refine_chains: config.refine.chains,
+            refine_draws: config.test_refine().draws,
         }
     }
 }
@@ -1000,7 +1013,7 @@ fn choose_programs(
     let refined = refine(
         &policy_logits,
         &search,
-        &config.refine,
+        &config.test_refine(),
         |logits, temperature, k| config.draws(logits, temperature, k),
         config.seed ^ 0x2ef1,
         autodiff_device,

@@ -504,8 +504,9 @@ fn markdown(rows: &[ArithResults]) -> String {
             "no refinement".to_owned()
         } else {
             format!(
-                "{} chains of {} refinement steps",
-                r.refine_chains, r.refine_steps
+                "{} chains of {} refinement steps (each chain's mode and {} draws at each \
+                 quarter)",
+                r.refine_chains, r.refine_steps, r.refine_draws
             )
         };
         let draws = rows
