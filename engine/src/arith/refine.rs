@@ -204,6 +204,52 @@ mod tests {
 
     use super::*;
 
+    /// Draws follow the logits: a sharp distribution gives its mode every time, a flat one
+    /// many programs.
+    #[test]
+    fn gumbel_max_draws_follow_the_logits() {
+        let device = Device::flex();
+        device.seed(5);
+        let ops = ops();
+        let program = Program::new(
+            ops.clone(),
+            VARIABLES,
+            vec![
+                crate::dsl::Line {
+                    op: 2,
+                    left: 0,
+                    right: 1,
+                },
+                crate::dsl::Line {
+                    op: 0,
+                    left: 3,
+                    right: 2,
+                },
+            ],
+        )
+        .unwrap();
+        let one_hot = Architecture::one_hot(&program, &device);
+        let sharp = ArchitectureLogits {
+            op_logits: one_hot.op_probs.mul_scalar(50.0),
+            left_logits: one_hot.left_probs.mul_scalar(50.0),
+            right_logits: one_hot.right_probs.mul_scalar(50.0),
+            inputs: VARIABLES,
+        };
+        let drawn = gumbel_max_programs(&sharp, 40);
+        assert_eq!(drawn.len(), 1);
+        assert_eq!(drawn[0].len(), 40);
+        assert!(drawn[0].iter().all(|p| *p == program));
+
+        let flat = ArchitectureLogits::uniform(2, VARIABLES, 2, ops.len(), &device);
+        let drawn = gumbel_max_programs(&flat, 40);
+        assert_eq!(drawn.iter().map(Vec::len).collect::<Vec<_>>(), [40, 40]);
+        let distinct = drawn[0].iter().filter(|p| **p != drawn[0][0]).count();
+        assert!(
+            distinct > 20,
+            "{distinct} of 40 draws differ from the first"
+        );
+    }
+
     /// From uniform logits and exact readings, the search alone finds small equations.
     #[test]
     fn refinement_finds_equations_from_exact_readings() {
