@@ -90,6 +90,23 @@ proptest! {
     }
 }
 
+/// Logits made from programs' one-hot α have those programs as their modes, one row each;
+/// programs of different shapes are refused.
+#[test]
+fn logits_of_programs_have_those_programs_as_modes() {
+    let ops = OpSet::arithmetic();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(4);
+    let programs: Vec<Program> = (0..5)
+        .map(|_| Program::random(&mut rng, &ops, 3, 7))
+        .collect();
+    let device = cpu();
+    let logits = ArchitectureLogits::of_programs(&programs, &device).unwrap();
+    assert_eq!(logits.probabilities().discretize(&ops).unwrap(), programs);
+    let shorter = Program::random(&mut rng, &ops, 3, 6);
+    assert!(ArchitectureLogits::of_programs(&[programs[0].clone(), shorter], &device).is_err());
+    assert!(ArchitectureLogits::of_programs(&[], &device).is_err());
+}
+
 struct Gradients {
     output: Vec<f32>,
     inputs: Vec<f32>,

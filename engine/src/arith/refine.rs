@@ -43,6 +43,31 @@ pub struct RefineConfig {
     pub draws: usize,
     /// The draws are from softmax(logits / this): above 1 they stray further from the mode.
     pub draw_temperature: f64,
+    /// Adam steps of a second search, started from each task's best program after the
+    /// first (0: none): it looks near that program for one that fits better.
+    pub polish_steps: usize,
+    /// That search starts from the best program's one-hot α times this.
+    pub polish_start_scale: f64,
+}
+
+impl RefineConfig {
+    /// Steps of both searches, as progress counts them.
+    pub fn total_steps(&self) -> usize {
+        if self.steps == 0 {
+            0
+        } else {
+            self.steps + self.polish_steps
+        }
+    }
+
+    /// The second search: the first's settings from the best programs' α.
+    pub fn polish(&self) -> Self {
+        Self {
+            steps: self.polish_steps,
+            start_scale: self.polish_start_scale,
+            ..self.clone()
+        }
+    }
 }
 
 impl Default for RefineConfig {
@@ -58,6 +83,8 @@ impl Default for RefineConfig {
             start_scale: 0.03,
             draws: 16,
             draw_temperature: 3.0,
+            polish_steps: 300,
+            polish_start_scale: 3.0,
         }
     }
 }

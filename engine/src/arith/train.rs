@@ -1010,38 +1010,73 @@ fn choose_programs(
         examples: &search_examples,
         weights: &weights,
     };
+    let refine_config = config.test_refine();
     let refined = refine(
         &policy_logits,
         &search,
-        &config.test_refine(),
+        &refine_config,
         |logits, temperature, k| config.draws(logits, temperature, k),
         config.seed ^ 0x2ef1,
         autodiff_device,
-        progress,
+        &mut |done, _| progress(done, refine_config.total_steps()),
     );
     for (pool, more) in candidates.iter_mut().zip(refined) {
         pool.extend(more);
     }
     // Candidates are weighed by the objective training minimised: the task's weighted fit
     // plus λ per line, on the held-out half.
-    candidates
-        .into_iter()
-        .zip(train_values)
-        .zip(weights)
-        .zip(tasks.iter().zip(halves))
-        .map(|(((programs, values), weight), (task, half))| {
-            let (values, examples) = (&values[half..], &task.train[half..]);
-            programs
-                .into_iter()
-                .map(|p| {
-                    let loss = f64::from(weight) * program_loss(&p, values, examples)
-                        + config.length_penalty * p.tree_size() as f64;
-                    (loss, p)
-                })
-                .min_by(|a, b| a.0.total_cmp(&b.0))
-                .map(|(_, p)| p)
-        })
-        .collect()
+    let best_of = |candidates: Vec<Vec<Program>>| -> Vec<Option<Program>> {
+        candidates
+            .into_iter()
+            .zip(train_values)
+            .zip(&weights)
+            .zip(tasks.iter().zip(&halves))
+            .map(|(((programs, values), &weight), (task, &half))| {
+                let (values, examples) = (&values[half..], &task.train[half..]);
+                programs
+                    .into_iter()
+                    .map(|p| {
+                        let loss = f64::from(weight) * program_loss(&p, values, examples)
+                            + config.length_penalty * p.tree_size() as f64;
+                        (loss, p)
+                    })
+                    .min_by(|a, b| a.0.total_cmp(&b.0))
+                    .map(|(_, p)| p)
+            })
+            .collect()
+    };
+    let best = best_of(candidates);
+    // A second search near each task's best program; the best stays among the candidates.
+    let polish = refine_config.polish();
+    let Some(start) = best
+        .iter()
+        .map(Option::clone)
+        .collect::<Option<Vec<Program>>>()
+        .filter(|_| polish.steps > 0 && refine_config.steps > 0)
+        .and_then(|programs| ArchitectureLogits::of_programs(&programs, device).ok())
+    else {
+        return best;
+    };
+    let first_steps = refine_config.steps;
+    let total = refine_config.total_steps();
+    let polished = refine(
+        &start,
+        &search,
+        &polish,
+        |logits, temperature, k| config.draws(logits, temperature, k),
+        config.seed ^ 0x9d1c,
+        autodiff_device,
+        &mut |done, _| progress(first_steps + done, total),
+    );
+    best_of(
+        best.into_iter()
+            .zip(polished)
+            .map(|(best, mut more)| {
+                more.extend(best);
+                more
+            })
+            .collect(),
+    )
 }
 
 fn program_loss(program: &Program, values: &[[f32; VARIABLES]], examples: &[Example]) -> f64 {

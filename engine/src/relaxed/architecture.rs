@@ -108,6 +108,36 @@ impl ArchitectureLogits {
         }
     }
 
+    /// Logits that are the one-hot α of `programs`, one row each: a search started from them
+    /// (times a scale) starts at those programs.
+    ///
+    /// # Errors
+    /// If the programs differ in inputs, lines or operators, or there are none.
+    pub fn of_programs(programs: &[Program], device: &Device) -> Result<Self, DslError> {
+        let Some(first) = programs.first() else {
+            return Err(DslError::Invalid("no programs".into()));
+        };
+        let shape = |p: &Program| (p.inputs(), p.lines().len(), p.ops().len());
+        if programs.iter().any(|p| shape(p) != shape(first)) {
+            return Err(DslError::Invalid(
+                "programs of different shapes cannot share one α".into(),
+            ));
+        }
+        let rows: Vec<Architecture> = programs
+            .iter()
+            .map(|p| Architecture::one_hot(p, device))
+            .collect();
+        let cat = |part: fn(&Architecture) -> &Tensor<3>| {
+            Tensor::cat(rows.iter().map(|a| part(a).clone()).collect(), 0)
+        };
+        Ok(Self {
+            op_logits: cat(|a| &a.op_probs),
+            left_logits: cat(|a| &a.left_probs),
+            right_logits: cat(|a| &a.right_probs),
+            inputs: first.inputs(),
+        })
+    }
+
     /// Logits drawn from a standard normal, scaled by `scale`.
     pub fn random(
         tasks: usize,

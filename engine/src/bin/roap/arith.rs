@@ -86,6 +86,14 @@ pub struct TestArgs {
     /// Temperature of those draws [default: 3, or what the run used].
     #[arg(long)]
     refine_draw_temperature: Option<f64>,
+    /// Adam steps of a second search from each task's best program after the first; 0 turns
+    /// it off [default: 300, or what the run used].
+    #[arg(long)]
+    refine_polish_steps: Option<usize>,
+    /// That search starts from the best program's one-hot α times this [default: 3, or
+    /// what the run used].
+    #[arg(long)]
+    refine_polish_start_scale: Option<f64>,
 }
 
 impl TestArgs {
@@ -102,6 +110,10 @@ impl TestArgs {
         refine.draw_temperature = self
             .refine_draw_temperature
             .unwrap_or(refine.draw_temperature);
+        refine.polish_steps = self.refine_polish_steps.unwrap_or(refine.polish_steps);
+        refine.polish_start_scale = self
+            .refine_polish_start_scale
+            .unwrap_or(refine.polish_start_scale);
     }
 }
 
@@ -258,7 +270,7 @@ fn evaluate_showing_progress(
     device: &Device,
 ) -> Evaluation {
     let bar = progress_bar(
-        config.refine.steps,
+        config.refine.total_steps(),
         &format!("{} test-time search", config.ablation.name()),
     );
     let evaluation = evaluate(model, config, tasks, data, stats, device, &mut |done, _| {
