@@ -312,7 +312,8 @@ pub struct ArithResults {
     pub train_seconds: f64,
     /// Steps skipped because the loss was not finite.
     pub skipped_steps: usize,
-    /// Test time: programs drawn per task, and the refinement's steps, chains and draws.
+    /// Test time: programs drawn per task, and the refinement's steps, chains, draws and
+    /// polishing steps.
     #[serde(default)]
     pub test_samples: usize,
     #[serde(default)]
@@ -321,6 +322,8 @@ pub struct ArithResults {
     pub refine_chains: usize,
     #[serde(default)]
     pub refine_draws: usize,
+    #[serde(default)]
+    pub refine_polish_steps: usize,
 }
 
 impl ArithResults {
@@ -344,6 +347,7 @@ impl ArithResults {
             refine_steps: config.refine.steps,
             refine_chains: config.refine.chains,
             refine_draws: config.test_refine().draws,
+            refine_polish_steps: config.refine.polish_steps,
         }
     }
 }

@@ -515,9 +515,17 @@ fn markdown(rows: &[ArithResults]) -> String {
         let refinement = if r.refine_steps == 0 {
             "no refinement".to_owned()
         } else {
+            let polish = if r.refine_polish_steps == 0 {
+                String::new()
+            } else {
+                format!(
+                    ", then {} steps from the best program",
+                    r.refine_polish_steps
+                )
+            };
             format!(
                 "{} chains of {} refinement steps (each chain's mode and {} draws at each \
-                 quarter)",
+                 quarter){polish}",
                 r.refine_chains, r.refine_steps, r.refine_draws
             )
         };
