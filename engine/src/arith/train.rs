@@ -959,10 +959,11 @@ fn reinforce_loss(
 }
 
 /// The discrete program chosen for each task (min-sampling at test): among the policy's
-/// mode, `test_programs() − 1` Gumbel-max draws and the refinement's programs, the one with the
-/// lowest loss on the task's train examples. Refinement searches on the first half of them
-/// and every candidate is scored on the second: a long program that tracks the CNN's
-/// misreadings of the images it was fitted to wins nothing on images it has not seen.
+/// mode, `test_programs() − 1` Gumbel-max draws and the refinement's programs (from the
+/// policy's logits, then polished from the best of those), the one with the lowest loss on
+/// the task's train examples. Refinement searches on the first half of them and every
+/// candidate is scored on the second: a long program that tracks the CNN's misreadings of the
+/// images it was fitted to wins nothing on images it has not seen.
 fn choose_programs(
     model: &ArithModel,
     config: &ArithConfig,
@@ -1015,15 +1016,21 @@ fn choose_programs(
         weights: &weights,
     };
     let refine_config = config.test_refine();
-    let refined = refine(
-        &policy_logits,
-        &search,
-        &refine_config,
-        |logits, temperature, k| config.draws(logits, temperature, k),
-        config.seed ^ 0x2ef1,
-        autodiff_device,
-        &mut |done, _| progress(done, refine_config.total_steps()),
-    );
+    let total = refine_config.total_steps();
+    // The relaxed search the method trained with, from `start`, on the first halves.
+    let mut search_from =
+        |start: &ArchitectureLogits, settings: &RefineConfig, seed: u64, steps_before: usize| {
+            refine(
+                start,
+                &search,
+                settings,
+                |logits, temperature, k| config.draws(logits, temperature, k),
+                config.seed ^ seed,
+                autodiff_device,
+                &mut |done, _| progress(steps_before + done, total),
+            )
+        };
+    let refined = search_from(&policy_logits, &refine_config, 0x2ef1, 0);
     for (pool, more) in candidates.iter_mut().zip(refined) {
         pool.extend(more);
     }
@@ -1061,17 +1068,7 @@ fn choose_programs(
     else {
         return best;
     };
-    let first_steps = refine_config.steps;
-    let total = refine_config.total_steps();
-    let polished = refine(
-        &start,
-        &search,
-        &polish,
-        |logits, temperature, k| config.draws(logits, temperature, k),
-        config.seed ^ 0x9d1c,
-        autodiff_device,
-        &mut |done, _| progress(first_steps + done, total),
-    );
+    let polished = search_from(&start, &polish, 0x9d1c, refine_config.steps);
     best_of(
         best.into_iter()
             .zip(polished)
