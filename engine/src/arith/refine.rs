@@ -53,17 +53,18 @@ pub struct RefineConfig {
 impl RefineConfig {
     /// Steps of both searches, as progress counts them.
     pub fn total_steps(&self) -> usize {
-        if self.steps == 0 {
-            0
-        } else {
-            self.steps + self.polish_steps
-        }
+        self.steps + self.polish().steps
     }
 
-    /// The second search: the first's settings from the best programs' α.
+    /// The second search: the first's settings from the best programs' α. It polishes what
+    /// the first found, so without a first search there is none.
     pub fn polish(&self) -> Self {
         Self {
-            steps: self.polish_steps,
+            steps: if self.steps == 0 {
+                0
+            } else {
+                self.polish_steps
+            },
             start_scale: self.polish_start_scale,
             ..self.clone()
         }
@@ -98,9 +99,10 @@ pub struct SearchTasks<'a> {
 }
 
 /// Candidate programs from refining `start` (one row per task, any device): every chain's
-/// mode and `draws` programs drawn from it at the end of each quarter of the search. `draws(logits, temperature, k)` gives
-/// min-sampling's k relaxed programs per row the way the method trained (so that an
-/// ablation stays one at test); `progress` hears `(steps done, steps)`.
+/// mode and `draws` programs drawn from it at the end of each quarter of the search.
+/// `draws(logits, temperature, k)` gives min-sampling's k relaxed programs per row the way
+/// the method trained (so that an ablation stays one at test); `progress` hears
+/// `(steps done, steps)`.
 pub fn refine(
     start: &ArchitectureLogits,
     search: &SearchTasks<'_>,
@@ -230,6 +232,7 @@ mod tests {
     use rand::Rng as _;
 
     use super::*;
+    use crate::dsl::Line;
 
     /// Draws follow the logits: a sharp distribution gives its mode every time, a flat one
     /// many programs.
@@ -242,12 +245,12 @@ mod tests {
             ops.clone(),
             VARIABLES,
             vec![
-                crate::dsl::Line {
+                Line {
                     op: 2,
                     left: 0,
                     right: 1,
                 },
-                crate::dsl::Line {
+                Line {
                     op: 0,
                     left: 3,
                     right: 2,

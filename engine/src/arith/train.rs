@@ -347,7 +347,7 @@ impl ArithResults {
             refine_steps: config.refine.steps,
             refine_chains: config.refine.chains,
             refine_draws: config.test_refine().draws,
-            refine_polish_steps: config.refine.polish_steps,
+            refine_polish_steps: config.refine.polish().steps,
         }
     }
 }
@@ -1063,7 +1063,7 @@ fn choose_programs(
         .iter()
         .map(Option::clone)
         .collect::<Option<Vec<Program>>>()
-        .filter(|_| polish.steps > 0 && refine_config.steps > 0)
+        .filter(|_| polish.steps > 0)
         .and_then(|programs| ArchitectureLogits::of_programs(&programs, device).ok())
     else {
         return best;
