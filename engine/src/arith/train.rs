@@ -973,7 +973,6 @@ fn choose_programs(
     autodiff_device: &Device,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Vec<Option<Program>> {
-    let ops = ops();
     let ids = Tensor::<1, Int>::from_data(
         TensorData::new((0..tasks.len() as i64).collect(), [tasks.len()]),
         device,
@@ -981,39 +980,14 @@ fn choose_programs(
     let Some(logits) = model.logits(ids) else {
         return vec![None; tasks.len()];
     };
-    // Gumbel-max draws from softmax(logits / T): the scale goes on the logits (a temperature
-    // on the noisy argmax would not change which line wins).
-    let scale = 1.0 / config.test_temperature.max(1e-3);
     let policy_logits = logits.map(Tensor::detach);
-    let logits = policy_logits.map(|t| t.mul_scalar(scale));
-    let mut candidates: Vec<Vec<Program>> = vec![Vec::new(); tasks.len()];
-    if let Ok(modes) = logits.probabilities().discretize(&ops) {
-        for (t, p) in modes.into_iter().enumerate() {
-            candidates[t].push(p);
-        }
-    }
-    for (pool, drawn) in candidates
-        .iter_mut()
-        .zip(gumbel_max_programs(&logits, config.test_programs() - 1))
-    {
-        pool.extend(drawn);
-    }
-    let halves: Vec<usize> = tasks.iter().map(|t| t.train.len() / 2).collect();
-    let search_examples: Vec<Vec<Example>> = tasks
-        .iter()
-        .zip(&halves)
-        .map(|(t, &half)| t.train[..half.max(1)].to_vec())
-        .collect();
-    let search_values: Vec<Vec<[f32; VARIABLES]>> = train_values
-        .iter()
-        .zip(&halves)
-        .map(|(v, &half)| v[..half.max(1)].to_vec())
-        .collect();
-    let weights: Vec<f32> = tasks.iter().map(task_weight).collect();
+    let mut candidates = policy_programs(&policy_logits, config);
+    let split = HeldOutSplit::new(tasks, train_values);
+    let (search_values, search_examples) = split.search_halves();
     let search = SearchTasks {
         values: &search_values,
         examples: &search_examples,
-        weights: &weights,
+        weights: &split.weights,
     };
     let refine_config = config.test_refine();
     let total = refine_config.total_steps();
@@ -1034,29 +1008,7 @@ fn choose_programs(
     for (pool, more) in candidates.iter_mut().zip(refined) {
         pool.extend(more);
     }
-    // Candidates are weighed by the objective training minimised: the task's weighted fit
-    // plus λ per line, on the held-out half.
-    let best_of = |candidates: Vec<Vec<Program>>| -> Vec<Option<Program>> {
-        candidates
-            .into_iter()
-            .zip(train_values)
-            .zip(&weights)
-            .zip(tasks.iter().zip(&halves))
-            .map(|(((programs, values), &weight), (task, &half))| {
-                let (values, examples) = (&values[half..], &task.train[half..]);
-                programs
-                    .into_iter()
-                    .map(|p| {
-                        let loss = f64::from(weight) * program_loss(&p, values, examples)
-                            + config.length_penalty * p.tree_size() as f64;
-                        (loss, p)
-                    })
-                    .min_by(|a, b| a.0.total_cmp(&b.0))
-                    .map(|(_, p)| p)
-            })
-            .collect()
-    };
-    let best = best_of(candidates);
+    let best = split.best(candidates, config.length_penalty);
     // A second search near each task's best program; the best stays among the candidates.
     let polish = refine_config.polish();
     let Some(start) = best
@@ -1069,15 +1021,87 @@ fn choose_programs(
         return best;
     };
     let polished = search_from(&start, &polish, 0x9d1c, refine_config.steps);
-    best_of(
-        best.into_iter()
-            .zip(polished)
-            .map(|(best, mut more)| {
-                more.extend(best);
-                more
+    let candidates = best
+        .into_iter()
+        .zip(polished)
+        .map(|(best, mut more)| {
+            more.extend(best);
+            more
+        })
+        .collect();
+    split.best(candidates, config.length_penalty)
+}
+
+/// The policy's own candidates for each task: its mode and `test_programs() − 1` Gumbel-max
+/// draws from softmax(logits / the test temperature). The scale goes on the logits (a
+/// temperature on the noisy argmax would not change which line wins).
+fn policy_programs(policy_logits: &ArchitectureLogits, config: &ArithConfig) -> Vec<Vec<Program>> {
+    let scale = 1.0 / config.test_temperature.max(1e-3);
+    let logits = policy_logits.map(|t| t.mul_scalar(scale));
+    let mut candidates: Vec<Vec<Program>> = match logits.probabilities().discretize(&ops()) {
+        Ok(modes) => modes.into_iter().map(|p| vec![p]).collect(),
+        Err(_) => vec![Vec::new(); logits.tasks()],
+    };
+    for (pool, drawn) in candidates
+        .iter_mut()
+        .zip(gumbel_max_programs(&logits, config.test_programs() - 1))
+    {
+        pool.extend(drawn);
+    }
+    candidates
+}
+
+/// Each task's train examples in two halves: the test-time search fits the first, every
+/// candidate is scored on the second.
+struct HeldOutSplit<'a> {
+    tasks: &'a [Task],
+    values: &'a [Vec<[f32; VARIABLES]>],
+    halves: Vec<usize>,
+    weights: Vec<f32>,
+}
+
+impl<'a> HeldOutSplit<'a> {
+    fn new(tasks: &'a [Task], values: &'a [Vec<[f32; VARIABLES]>]) -> Self {
+        Self {
+            tasks,
+            values,
+            halves: tasks.iter().map(|t| t.train.len() / 2).collect(),
+            weights: tasks.iter().map(task_weight).collect(),
+        }
+    }
+
+    /// The first halves (at least one example each): what the search fits.
+    fn search_halves(&self) -> (Vec<Vec<[f32; VARIABLES]>>, Vec<Vec<Example>>) {
+        self.tasks
+            .iter()
+            .zip(self.values)
+            .zip(&self.halves)
+            .map(|((t, v), &half)| (v[..half.max(1)].to_vec(), t.train[..half.max(1)].to_vec()))
+            .unzip()
+    }
+
+    /// Each task's candidate with the lowest objective training minimised (the task's weighted
+    /// fit plus λ per line) on the held-out half.
+    fn best(&self, candidates: Vec<Vec<Program>>, length_penalty: f64) -> Vec<Option<Program>> {
+        candidates
+            .into_iter()
+            .zip(self.values)
+            .zip(&self.weights)
+            .zip(self.tasks.iter().zip(&self.halves))
+            .map(|(((programs, values), &weight), (task, &half))| {
+                let (values, examples) = (&values[half..], &task.train[half..]);
+                programs
+                    .into_iter()
+                    .map(|p| {
+                        let loss = f64::from(weight) * program_loss(&p, values, examples)
+                            + length_penalty * p.tree_size() as f64;
+                        (loss, p)
+                    })
+                    .min_by(|a, b| a.0.total_cmp(&b.0))
+                    .map(|(_, p)| p)
             })
-            .collect(),
-    )
+            .collect()
+    }
 }
 
 fn program_loss(program: &Program, values: &[[f32; VARIABLES]], examples: &[Example]) -> f64 {
