@@ -330,6 +330,8 @@ impl ArithResults {
     /// The row's description of a run of `config` over `tasks` tasks; its metrics are NaN
     /// until the caller fills them in.
     fn describing(config: &ArithConfig, tasks: usize, stats: TrainStats) -> Self {
+        // The test-time search as it ran, not as configured.
+        let refine = config.test_refine();
         Self {
             method: config.ablation.label().to_owned(),
             program_acc: f64::NAN,
@@ -344,10 +346,10 @@ impl ArithResults {
             train_seconds: stats.seconds,
             skipped_steps: stats.skipped_steps,
             test_samples: config.test_programs(),
-            refine_steps: config.refine.steps,
-            refine_chains: config.refine.chains,
-            refine_draws: config.test_refine().draws,
-            refine_polish_steps: config.refine.polish().steps,
+            refine_steps: refine.steps,
+            refine_chains: refine.chains,
+            refine_draws: refine.draws,
+            refine_polish_steps: refine.polish().steps,
         }
     }
 }
