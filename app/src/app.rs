@@ -180,7 +180,7 @@ impl StudioApp {
                         ui,
                         &mut self.settings,
                         &self.run,
-                        self.shape.is_some(),
+                        self.shape.as_ref(),
                         &self.samples,
                         &mut actions,
                     );

@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use roap_engine::data::{Crop, PixelGrid, TriangleMesh, VoxelGrid};
 use roap_engine::export::{ColoredPart, isosurface_of_fn, isosurface_of_grid};
 use roap_engine::graphics::meshes::{PART_COLORS, PartKey, part_meshes, program_surface};
-use roap_engine::graphics::{GraphicsProgram, OpenOptions, Reconstruction, Target};
+use roap_engine::graphics::{GraphicsProgram, OpenOptions, Reconstruction, Symmetry, Target};
 
 use roap_engine::graphics::amortized::{CompleteOptions, checkpoint, complete};
 
@@ -28,6 +28,8 @@ pub struct LoadedShape {
     pub voxel_size: f32,
     /// 2D: the image itself.
     pub image: Option<ColorImage>,
+    /// The mirror plane synthesis starts its flip-union on, if the shape has one.
+    pub symmetry: Symmetry,
 }
 
 /// Reads `path` (any format `Target::open` takes) and meshes it.
@@ -40,6 +42,7 @@ pub fn load_shape(path: &Path, options: &OpenOptions) -> Result<LoadedShape, Str
 }
 
 pub fn shape_of_target(name: String, target: Target) -> LoadedShape {
+    let symmetry = target.symmetry();
     match &target {
         Target::Voxels(grid) => {
             let mut surface = isosurface_of_grid(grid);
@@ -50,6 +53,7 @@ pub fn shape_of_target(name: String, target: Target) -> LoadedShape {
                 surface_voxels: surface_voxel_centres(grid),
                 voxel_size: 1.0 / grid.resolution().max(1) as f32,
                 image: None,
+                symmetry,
                 target,
             }
         }
@@ -59,6 +63,7 @@ pub fn shape_of_target(name: String, target: Target) -> LoadedShape {
             surface_voxels: Vec::new(),
             voxel_size: 0.0,
             image: Some(image_of_pixels(pixels, Color32::from_gray(40))),
+            symmetry,
             target,
         },
     }

@@ -53,8 +53,9 @@ fn init(dim: usize, bias: f64) -> Initialization {
     flip_normal[0] = 1.0;
     Initialization {
         centres,
-        part_size: 0.35,
+        sizes: vec![vec![0.35; dim]],
         flip_normal,
+        symmetric: true,
         logit_scale: 0.1,
         chain_bias: bias,
         union_bias: bias,

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use roap_engine::device::DeviceChoice;
 
 use super::Action;
+use crate::document::LoadedShape;
 use crate::run_view::{RunState, RunView};
 use crate::settings::{Settings, SynthesisSettings};
 
@@ -59,10 +60,11 @@ pub fn controls_ui(
     ui: &mut egui::Ui,
     settings: &mut Settings,
     run: &RunView,
-    shape_loaded: bool,
+    shape: Option<&LoadedShape>,
     samples: &[Sample],
     actions: &mut Vec<Action>,
 ) {
+    let shape_loaded = shape.is_some();
     ui.heading("Shape");
     ui.horizontal_wrapped(|ui| {
         if ui
@@ -82,6 +84,9 @@ pub fn controls_ui(
             }
         }
     });
+    if let Some(shape) = shape {
+        ui.label(symmetry_text(shape));
+    }
     ui.separator();
 
     ui.heading("Synthesis");
@@ -217,4 +222,24 @@ fn row(
     let label = ui.label(label).on_hover_text(help);
     widget(ui).on_hover_text(help).labelled_by(label.id);
     ui.end_row();
+}
+
+/// What synthesis makes of the shape's symmetry.
+fn symmetry_text(shape: &LoadedShape) -> String {
+    let symmetry = &shape.symmetry;
+    if shape.target.dim() == 2 {
+        "Symmetry: the 2D flip-unions learn their own planes".into()
+    } else if symmetry.is_symmetric() {
+        format!(
+            "Symmetry: mirror plane ⟂ {} (mirror IoU {:.2}); the flip-union starts on",
+            symmetry.axis_name(),
+            symmetry.mirror_iou
+        )
+    } else {
+        format!(
+            "Symmetry: none (best plane ⟂ {}: mirror IoU {:.2}); the flip-union starts off",
+            symmetry.axis_name(),
+            symmetry.mirror_iou
+        )
+    }
 }

@@ -117,7 +117,7 @@ impl TriangleMesh {
 
 /// Signed solid angle of a triangle seen from `p` (Van Oosterom and Strackee 1983).
 #[inline]
-fn triangle_solid_angle(p: &[f32; 3], tri: &[[f32; 3]; 3]) -> f32 {
+pub(super) fn triangle_solid_angle(p: &[f32; 3], tri: &[[f32; 3]; 3]) -> f32 {
     let sub = |v: [f32; 3]| [v[0] - p[0], v[1] - p[1], v[2] - p[2]];
     let (a, b, c) = (sub(tri[0]), sub(tri[1]), sub(tri[2]));
     let dot = |u: [f32; 3], v: [f32; 3]| u[0] * v[0] + u[1] * v[1] + u[2] * v[2];

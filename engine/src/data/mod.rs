@@ -5,11 +5,13 @@ mod crop;
 mod hdf5;
 mod image2d;
 mod mesh;
+mod normalize;
 mod pack;
 mod procedural;
 mod sampling;
 mod voxelize;
 mod voxels;
+mod winding;
 
 pub use binvox::{read_binvox, write_binvox};
 pub use crop::Crop;
@@ -20,7 +22,9 @@ pub use pack::{resample, write_training_set};
 pub use procedural::{Furniture, generate};
 pub use sampling::{DEFAULT_SAMPLE_POINTS, PointSamples, sample_points};
 pub use voxelize::{MAX_VOXELIZE_RESOLUTION, voxelize, voxelize_with_progress};
+pub use normalize::NORMALIZE_MARGIN_VOXELS;
 pub use voxels::VoxelGrid;
+pub use winding::FastWinding;
 
 /// What can go wrong reading or writing shape data. Paths come last in messages.
 #[derive(Debug, thiserror::Error)]

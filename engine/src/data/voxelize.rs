@@ -1,9 +1,8 @@
 //! Meshes to solid occupancy grids.
 
-use super::{DataError, TriangleMesh, VoxelGrid};
+use super::{DataError, FastWinding, TriangleMesh, VoxelGrid};
 
-/// Highest resolution [`voxelize`] accepts: the winding number costs one pass over every
-/// triangle per voxel.
+/// Highest resolution [`voxelize`] accepts (256³ is 16.7 M winding numbers).
 pub const MAX_VOXELIZE_RESOLUTION: usize = 256;
 
 /// A solid `resolution³` grid of `mesh`, normalised as IM-NET does (the bounding box's
@@ -16,6 +15,9 @@ pub const MAX_VOXELIZE_RESOLUTION: usize = 256;
 /// - the surface passes through it: keeps parts thinner than a voxel;
 /// - it is enclosed by surface voxels (not reachable from the grid's border): robust to
 ///   inconsistently oriented faces (common in ShapeNet), where winding numbers cancel.
+///
+/// Winding numbers come from [`FastWinding`] (a hierarchy of far-field expansions), which
+/// agrees with the exact [`TriangleMesh::winding_numbers`] to about 1e-3.
 ///
 /// # Errors
 /// [`DataError::TooLarge`] above [`MAX_VOXELIZE_RESOLUTION`]; [`DataError::Malformed`] for 0.
@@ -32,6 +34,24 @@ pub fn voxelize_with_progress(
     resolution: usize,
     progress: &(dyn Fn(f32) + Sync),
 ) -> Result<VoxelGrid, DataError> {
+    check_resolution(resolution)?;
+    let winding = FastWinding::new(mesh);
+    Ok(voxelize_by(mesh, resolution, progress, &|centres| {
+        winding.winding_numbers(centres)
+    }))
+}
+
+/// [`voxelize`] with exact winding numbers (a pass over every triangle per voxel): the
+/// reference the fast path is tested against.
+#[cfg(test)]
+fn voxelize_exact(mesh: &TriangleMesh, resolution: usize) -> Result<VoxelGrid, DataError> {
+    check_resolution(resolution)?;
+    Ok(voxelize_by(mesh, resolution, &|_| {}, &|centres| {
+        mesh.winding_numbers(centres)
+    }))
+}
+
+fn check_resolution(resolution: usize) -> Result<(), DataError> {
     if resolution == 0 {
         return Err(DataError::Malformed {
             format: "voxelization",
@@ -45,6 +65,17 @@ pub fn voxelize_with_progress(
             limit: MAX_VOXELIZE_RESOLUTION,
         });
     }
+    Ok(())
+}
+
+/// The voxelization [`voxelize`] describes, with `winding_numbers` giving the winding
+/// number at model-space points. `resolution` is at least 1.
+fn voxelize_by(
+    mesh: &TriangleMesh,
+    resolution: usize,
+    progress: &(dyn Fn(f32) + Sync),
+    winding_numbers: &dyn Fn(&[[f32; 3]]) -> Vec<f32>,
+) -> VoxelGrid {
     let (corner, edge) = mesh.normalizing_cube();
     let mut grid = VoxelGrid::empty(resolution);
     grid.translate = corner;
@@ -67,12 +98,12 @@ pub fn voxelize_with_progress(
                 }
             }
         }
-        for (xyz, winding) in undecided.into_iter().zip(mesh.winding_numbers(&centres)) {
+        for (xyz, winding) in undecided.into_iter().zip(winding_numbers(&centres)) {
             grid.set(xyz, winding > 0.5);
         }
         progress((x + 1) as f32 / resolution as f32);
     }
-    Ok(grid)
+    grid
 }
 
 /// Voxels the surface passes through, found by sampling every triangle at under half a
@@ -244,6 +275,127 @@ mod tests {
             assert_eq!(voxelize(&mesh, 8).unwrap().count(), 512);
         }
         assert!(crate::data::read_stl(b"solid x\nfacet normal 0 0 0\n").is_err());
+    }
+
+    /// `mesh` with every triangle split into four at its edge midpoints, shared between
+    /// neighbours so a closed mesh stays closed.
+    fn subdivided(mesh: &TriangleMesh) -> TriangleMesh {
+        let mut vertices = mesh.vertices.clone();
+        let mut midpoints = std::collections::HashMap::new();
+        let mut midpoint = |a: u32, b: u32| -> u32 {
+            *midpoints.entry((a.min(b), a.max(b))).or_insert_with(|| {
+                let (u, v) = (vertices[a as usize], vertices[b as usize]);
+                vertices.push([0, 1, 2].map(|axis| 0.5 * (u[axis] + v[axis])));
+                (vertices.len() - 1) as u32
+            })
+        };
+        let mut triangles = Vec::with_capacity(4 * mesh.triangles.len());
+        for &[a, b, c] in &mesh.triangles {
+            let (ab, bc, ca) = (midpoint(a, b), midpoint(b, c), midpoint(c, a));
+            triangles.extend([[a, ab, ca], [ab, b, bc], [ca, bc, c], [ab, bc, ca]]);
+        }
+        TriangleMesh {
+            vertices,
+            triangles,
+        }
+    }
+
+    /// The meshes in ../shared/data/meshes, or `None` (saying so) where it is absent.
+    fn shared_meshes() -> Option<Vec<(&'static str, TriangleMesh)>> {
+        let dir = std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared/data/meshes"
+        ));
+        if !dir.exists() {
+            eprintln!(
+                "skipped: {} is absent (../shared/data is not part of the repository)",
+                dir.display()
+            );
+            return None;
+        }
+        Some(
+            ["teapot", "suzanne", "cow", "fandisk"]
+                .into_iter()
+                .map(|name| {
+                    let path = dir.join(format!("{name}.obj"));
+                    (name, crate::data::read_mesh(&path).unwrap())
+                })
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn fast_voxelization_matches_the_exact_one_on_shared_meshes() {
+        let Some(meshes) = shared_meshes() else {
+            return;
+        };
+        for (name, mesh) in meshes {
+            let started = std::time::Instant::now();
+            let fast = voxelize(&mesh, 64).unwrap();
+            let fast_secs = started.elapsed().as_secs_f64();
+            let started = std::time::Instant::now();
+            let exact = voxelize_exact(&mesh, 64).unwrap();
+            let exact_secs = started.elapsed().as_secs_f64();
+            let iou = crate::metrics::iou(&fast, &exact).unwrap();
+            let differing = fast
+                .occupied()
+                .iter()
+                .zip(exact.occupied())
+                .filter(|(f, e)| f != e)
+                .count();
+            eprintln!(
+                "{name} ({} triangles) at 64³: IoU {iou:.5}, {differing} voxels differ; \
+                 fast {fast_secs:.2} s, exact {exact_secs:.2} s",
+                mesh.triangles.len()
+            );
+            assert!(iou >= 0.99, "{name}: IoU {iou}");
+        }
+    }
+
+    /// Wall-clock times of each stage; run with
+    /// `cargo test --workspace --lib voxelize_timings -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "timing report, not a check"]
+    fn voxelize_timings() {
+        let Some(meshes) = shared_meshes() else {
+            return;
+        };
+        let mut cases: Vec<(String, TriangleMesh)> = Vec::new();
+        for (name, mesh) in meshes {
+            if name == "suzanne" {
+                let mut finer = mesh.clone();
+                for level in 1..=4 {
+                    finer = subdivided(&finer);
+                    cases.push((format!("suzanne subdivided ×{level}"), finer.clone()));
+                }
+            }
+            cases.push((name.to_owned(), mesh));
+        }
+        let resolution = 64;
+        for (name, mesh) in &cases {
+            let time = |stage: &str, started: std::time::Instant| {
+                format!("{stage} {:.3} s", started.elapsed().as_secs_f64())
+            };
+            let mut grid = VoxelGrid::empty(resolution);
+            (grid.translate, grid.scale) = mesh.normalizing_cube();
+            let started = std::time::Instant::now();
+            let shell = surface_shell(mesh, &grid);
+            let shell_time = time("shell", started);
+            let started = std::time::Instant::now();
+            reachable_from_border(&shell, resolution);
+            let flood_time = time("flood fill", started);
+            let started = std::time::Instant::now();
+            FastWinding::new(mesh);
+            let build_time = time("hierarchy", started);
+            let started = std::time::Instant::now();
+            let count = voxelize(mesh, resolution).unwrap().count();
+            let total_time = time("whole voxelize", started);
+            eprintln!(
+                "{name} ({} triangles) at {resolution}³: {total_time} \
+                 ({shell_time}, {flood_time}, {build_time}); {count} voxels",
+                mesh.triangles.len()
+            );
+        }
     }
 
     #[test]

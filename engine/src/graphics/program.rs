@@ -287,6 +287,31 @@ impl GraphicsProgram {
             .sum()
     }
 
+    /// How many live non-skip lines of enabled components use each operator, by name
+    /// (every operator of the set appears, skip excepted).
+    pub fn operator_counts(&self) -> std::collections::BTreeMap<String, usize> {
+        let mut counts = std::collections::BTreeMap::new();
+        for component in &self.components {
+            let program = &component.program;
+            for op in &program.ops().ops {
+                if op.semantics != Semantics::Skip {
+                    counts.entry(op.name.clone()).or_insert(0);
+                }
+            }
+            if !component.enabled {
+                continue;
+            }
+            let live = program.live();
+            for (code_id, line) in program.lines().iter().enumerate() {
+                let op = &program.ops().ops[line.op];
+                if live[program.inputs() + code_id] && op.semantics != Semantics::Skip {
+                    *counts.entry(op.name.clone()).or_insert(0) += 1;
+                }
+            }
+        }
+        counts
+    }
+
     /// Parts read by enabled components.
     pub fn live_parts(&self) -> usize {
         self.components

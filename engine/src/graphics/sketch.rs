@@ -78,6 +78,20 @@ impl SketchConfig {
         }
     }
 
+    /// Per-shape synthesis in 3D: a plain component and, gated, the paper's flip-union
+    /// (its plane through the origin), so an asymmetric shape is not forced symmetric;
+    /// 20 lines each over 32 parts from a shared library of 128 warps × 128 surfaces.
+    /// Fewer parts than the paper's 128 suffice because they start on the shape
+    /// ([`super::seeding`]), and keep the argument distributions searchable.
+    pub fn synthesis_3d() -> Self {
+        Self {
+            components: vec![ComponentKind::Simple, ComponentKind::FlipUnion],
+            parts: 32,
+            gates: true,
+            ..Self::paper_3d()
+        }
+    }
+
     /// The paper's 2D sketch: a simple component, two symmetry components and one repeated
     /// component (count ≤ 3), 20 lines each over 16 circles and 16 squares.
     pub fn paper_2d() -> Self {

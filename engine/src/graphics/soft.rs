@@ -227,12 +227,16 @@ pub struct FreeShapes {
 /// Where [`FreeProgram::new`] starts.
 #[derive(Clone, Debug)]
 pub struct Initialization {
-    /// Part centres, cycled over the parts (e.g. points inside the target shape).
+    /// Part centres, cycled over the parts of every component in turn (e.g. seeded from
+    /// the target shape: [`super::seeding`]).
     pub centres: Vec<Vec<f32>>,
-    /// Initial part width.
-    pub part_size: f32,
+    /// Initial part widths along each axis, cycled like `centres`.
+    pub sizes: Vec<Vec<f32>>,
     /// Initial flip normal (unit, `D` values).
     pub flip_normal: Vec<f32>,
+    /// Whether gated flip-union components start switched on: a shape without a mirror
+    /// symmetry starts without one (the gate's gradient can still switch it on).
+    pub symmetric: bool,
     /// Standard deviation of the initial architecture logits.
     pub logit_scale: f64,
     /// Added to the logits of "left argument = the previous line" and "right argument =
@@ -287,6 +291,19 @@ impl FreeProgram {
                     centres.rotate_left(shift);
                 }
                 let translation = initial_placement(parts, dim, &centres);
+                let mut sizes = init.sizes.clone();
+                if !sizes.is_empty() {
+                    let shift = (index * parts) % sizes.len();
+                    sizes.rotate_left(shift);
+                }
+                let log_size: Vec<f32> = (0..parts)
+                    .flat_map(|i| {
+                        let size = sizes.get(i % sizes.len().max(1));
+                        (0..dim).map(move |a| {
+                            size.and_then(|s| s.get(a)).copied().unwrap_or(0.2).max(1e-3).ln()
+                        })
+                    })
+                    .collect();
                 let per_task = |data: Vec<f32>| -> Vec<f32> {
                     (0..tasks).flat_map(|_| data.iter().copied()).collect()
                 };
@@ -326,8 +343,14 @@ impl FreeProgram {
                     }
                     _ => (None, None),
                 };
-                let gate = (sketch.gates && index > 0)
-                    .then(|| Param::from_tensor(Tensor::<2>::ones([tasks, 1], device) * init.gate));
+                let gate_logit = if matches!(kind, ComponentKind::FlipUnion) && !init.symmetric {
+                    -init.gate
+                } else {
+                    init.gate
+                };
+                let gate = (sketch.gates && index > 0).then(|| {
+                    Param::from_tensor(Tensor::<2>::ones([tasks, 1], device) * gate_logit)
+                });
                 let free_logits = FreeLogits {
                     op_logits: Param::from_tensor(logits.op_logits),
                     left_logits: Param::from_tensor(logits.left_logits),
@@ -338,10 +361,10 @@ impl FreeProgram {
                         TensorData::new(per_task(translation), [tasks, parts, dim]),
                         device,
                     )),
-                    log_size: Param::from_tensor(
-                        Tensor::<3>::ones([tasks, parts, dim], device)
-                            * f64::from(init.part_size.max(1e-3).ln()),
-                    ),
+                    log_size: Param::from_tensor(Tensor::<3>::from_data(
+                        TensorData::new(per_task(log_size), [tasks, parts, dim]),
+                        device,
+                    )),
                     shear: Param::from_tensor(Tensor::<4>::zeros([tasks, parts, dim, dim], device)),
                     warp_query: query(warp_width(dim)),
                     surface_query: query(surface_width(dim)),

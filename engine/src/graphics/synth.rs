@@ -11,8 +11,9 @@ use rand::seq::SliceRandom as _;
 use serde::{Deserialize, Serialize};
 
 use super::parts::Retrieval;
+use super::seeding::seed_parts;
 use super::soft::{Draw, FreeProgram, Initialization, ProgramTensors};
-use super::target::{Reconstruction, Score, Target};
+use super::target::{Reconstruction, Score, Symmetry, Target};
 use super::{GraphicsProgram, SketchConfig};
 use crate::export::isosurface_of_grid;
 use crate::relaxed::Relaxation;
@@ -20,6 +21,15 @@ use crate::train::{
     ArchitectureSnapshot, EventSink, MetricsReport, RunControl, Schedule, StepReport,
     TemperatureSchedule, TrainEvent, scalar,
 };
+
+/// Default [`SynthConfig::chain_bias`]: a prior towards the chain `l_i = op(l_{i−1}, p_i)`
+/// soft enough that α starts genuinely uncertain (mean normalized entropy ≈ 0.8 over 32
+/// parts and 20 lines), strong enough that the first programs are deep rather than the
+/// one-part programs uniform logits favour.
+pub const CHAIN_PRIOR: f64 = 2.0;
+/// Default [`SynthConfig::union_bias`]: union is a little likelier than the other operators
+/// at the start (p ≈ 0.4), so early programs add parts rather than carve them away.
+pub const UNION_PRIOR: f64 = 0.7;
 
 /// Settings of [`synthesize`]; the defaults are `roap synth`'s.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -44,8 +54,6 @@ pub struct SynthConfig {
     pub min_samples: usize,
     /// `false`: plain softmax, the "w/o gumbel-softmax" ablation.
     pub gumbel: bool,
-    /// Initial part width in the normalized frame.
-    pub part_size: f32,
     /// See [`Initialization::chain_bias`].
     pub chain_bias: f64,
     /// See [`Initialization::union_bias`].
@@ -64,7 +72,7 @@ pub struct SynthConfig {
 impl Default for SynthConfig {
     fn default() -> Self {
         Self {
-            sketch: SketchConfig::paper_3d(),
+            sketch: SketchConfig::synthesis_3d(),
             steps: 800,
             sample_points: crate::data::DEFAULT_SAMPLE_POINTS,
             batch_points: 4096,
@@ -78,9 +86,8 @@ impl Default for SynthConfig {
             loss: FitLoss::CrossEntropy,
             min_samples: 2,
             gumbel: true,
-            part_size: 0.2,
-            chain_bias: 8.0,
-            union_bias: 6.0,
+            chain_bias: CHAIN_PRIOR,
+            union_bias: UNION_PRIOR,
             initial_gate: 0.5,
             report_every: 100,
             snapshot_every: 20,
@@ -96,7 +103,6 @@ impl SynthConfig {
     pub fn paper_2d() -> Self {
         Self {
             sketch: SketchConfig::paper_2d(),
-            part_size: 0.25,
             ..Self::default()
         }
     }
@@ -171,6 +177,13 @@ pub struct SynthOutcome {
     pub seconds: f64,
     pub final_loss: f64,
     pub stop: StopReason,
+    /// Mean normalized entropy of α (see [`ArchitectureSnapshot::mean_normalized_entropy`])
+    /// at the first step's temperature, without noise: how open the search starts.
+    pub entropy_start: Option<f64>,
+    /// The same at the last step's temperature: how sharp the program ends.
+    pub entropy_end: Option<f64>,
+    /// The mirror plane found in the input, and whether the flip-union started on.
+    pub symmetry: Symmetry,
     /// The kept program rasterised like the target.
     #[serde(skip)]
     pub reconstruction: Option<Reconstruction>,
@@ -204,8 +217,7 @@ pub fn synthesize(
             "a sketch needs at least one component, one line and one part".into(),
         ));
     }
-    let centres = target.inside_points(config.seed);
-    if centres.is_empty() {
+    if target.is_empty() {
         return Err(SynthError::EmptyTarget);
     }
     device.seed(config.seed);
@@ -216,10 +228,18 @@ pub fn synthesize(
     let points = Tensor::<2>::from_data(TensorData::new(points, [pool, dim]), device);
     let labels = Tensor::<1>::from_data(TensorData::new(labels, [pool]), device);
 
+    let symmetry = target.symmetry();
+    let seeds = seed_parts(
+        target,
+        sketch.part_count() * sketch.components.len(),
+        config.seed,
+    );
     let init = Initialization {
-        centres,
-        part_size: config.part_size,
-        flip_normal: target.symmetry_normal(),
+        centres: seeds.centres,
+        sizes: seeds.sizes,
+        flip_normal: symmetry.normal.clone(),
+        // 2D flip planes learn their offset, so a mirror through the centre says little.
+        symmetric: dim == 2 || symmetry.is_symmetric(),
         logit_scale: 0.1,
         chain_bias: config.chain_bias,
         union_bias: config.union_bias,
@@ -244,6 +264,7 @@ pub fn synthesize(
     // Min-sampling over time: late steps at low temperature can flip an argmax for the
     // worse, so the run returns the best discrete program any report saw.
     let mut best: Option<Checkpoint> = None;
+    let mut entropy_start = None;
     for step in 0..config.steps {
         if !control.checkpoint() {
             stop = StopReason::Cancelled;
@@ -252,10 +273,11 @@ pub fn synthesize(
         let temperature = schedule.temperature(step);
         let tensors = model.tensors(sketch);
         if step % config.snapshot_every.max(1) == 0 {
-            sink.event(TrainEvent::Architecture(snapshot(
-                &tensors.detached(),
-                step,
-            )));
+            let seen = snapshot(&tensors.detached(), step, temperature);
+            if step == 0 {
+                entropy_start = seen.mean_normalized_entropy();
+            }
+            sink.event(TrainEvent::Architecture(seen));
         }
         if step % config.report_every.max(1) == 0 {
             let seen = report(target, sketch, config, &tensors, step, started, sink)?;
@@ -332,7 +354,13 @@ pub fn synthesize(
         (StopReason::NonFiniteLoss, Some(good)) => good,
         _ => model.tensors(sketch).detached(),
     };
-    sink.event(TrainEvent::Architecture(snapshot(&tensors, steps_run)));
+    let end = snapshot(
+        &tensors,
+        steps_run,
+        schedule.temperature(steps_run.saturating_sub(1)),
+    );
+    let entropy_end = end.mean_normalized_entropy();
+    sink.event(TrainEvent::Architecture(end));
     let last = report(target, sketch, config, &tensors, steps_run, started, sink)?;
     let chosen = match best {
         Some(b) if b.key() < last.key() => b,
@@ -369,6 +397,9 @@ pub fn synthesize(
         seconds: started.elapsed().as_secs_f64(),
         final_loss,
         stop,
+        entropy_start,
+        entropy_end,
+        symmetry,
         reconstruction: Some(reconstruction),
     })
 }
@@ -439,8 +470,9 @@ fn rasterise(target: &Target, program: &GraphicsProgram, resolution: usize) -> R
     target.rasterise(resolution, &program.occupancies(&points))
 }
 
-/// α of task 0 as plain numbers.
-fn snapshot(tensors: &ProgramTensors, step: usize) -> ArchitectureSnapshot {
+/// α of task 0 as plain numbers: the noise-free softmax at `temperature`, the relaxation
+/// the interpreter runs at that step.
+fn snapshot(tensors: &ProgramTensors, step: usize, temperature: f64) -> ArchitectureSnapshot {
     let mut snapshot = ArchitectureSnapshot {
         step,
         op_names: SketchConfig::ops()
@@ -451,7 +483,9 @@ fn snapshot(tensors: &ProgramTensors, step: usize) -> ArchitectureSnapshot {
         ..ArchitectureSnapshot::default()
     };
     for c in &tensors.components {
-        let probs = c.logits.probabilities();
+        let probs = c.logits.relax(Relaxation::Softmax {
+            temperature: temperature.max(1e-6),
+        });
         let rows = |t: Tensor<3>| -> Vec<Vec<f32>> {
             let [_, lines, width] = t.dims();
             let flat = super::soft::values(t.slice([0..1, 0..lines, 0..width]));

@@ -3,11 +3,10 @@
 //! query grid a program is rasterised on, and the metrics of a rasterised program.
 
 use rand::SeedableRng as _;
-use rand::seq::SliceRandom as _;
 
 use crate::data::{
     DataError, PixelGrid, PointSamples, VoxelGrid, image_of_dataset, read_png, read_shape,
-    read_u8_dataset, read_voxel_dataset, resample, sample_points,
+    read_u8_dataset, read_voxel_dataset, sample_points,
 };
 use crate::metrics;
 
@@ -59,7 +58,9 @@ impl Default for OpenOptions {
 
 impl Target {
     /// Reads a shape file by extension: `.binvox` and meshes (`.obj .off .stl .ply`) as 3D
-    /// targets, `.png` and entries of `.hdf5`/`.h5` datasets as what they hold.
+    /// targets, `.png` and entries of `.hdf5`/`.h5` datasets as what they hold. 3D targets
+    /// are [normalized](VoxelGrid::normalized): centred, their longest side spanning the
+    /// grid, their frame still mapping back to the file's model space.
     ///
     /// # Errors
     /// If the file cannot be read, is malformed, or has no entry `options.index`.
@@ -94,17 +95,16 @@ impl Target {
                         .into_iter()
                         .nth(options.index)
                         .ok_or_else(|| missing(format!("{count} shapes")))?;
-                    return Ok(Self::Voxels(resample(&shape, options.resolution)));
+                    return Ok(Self::Voxels(shape.normalized(options.resolution)));
                 }
                 let dataset = read_u8_dataset(path, key.unwrap_or("pixels"))?;
                 image_of_dataset(&dataset, options.index)
                     .map(Self::Pixels)
                     .ok_or_else(|| missing(format!("dataset of shape {:?}", dataset.shape)))
             }
-            _ => Ok(Self::Voxels(resample(
-                &read_shape(path, options.resolution)?,
-                options.resolution,
-            ))),
+            _ => Ok(Self::Voxels(
+                read_shape(path, options.resolution)?.normalized(options.resolution),
+            )),
         }
     }
 
@@ -217,66 +217,93 @@ impl Target {
         }
     }
 
-    /// Cell centres inside the shape, shuffled: where parts start.
-    pub fn inside_points(&self, seed: u64) -> Vec<Vec<f32>> {
-        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-        let mut points: Vec<Vec<f32>> = match self {
-            Self::Voxels(grid) => {
-                let r = grid.resolution();
-                (0..r * r * r)
-                    .map(|i| [i / (r * r), (i / r) % r, i % r])
-                    .filter(|&xyz| grid.get(xyz))
-                    .map(|xyz| grid.normalized_centre(xyz).to_vec())
-                    .collect()
-            }
-            Self::Pixels(image) => (0..image.width * image.height)
-                .filter(|&i| image.occupied[i])
-                .map(|i| pixel_centre(image, i / image.width, i % image.width).to_vec())
-                .collect(),
-        };
-        points.shuffle(&mut rng);
-        points
+    /// Whether no cell of the shape is occupied.
+    pub fn is_empty(&self) -> bool {
+        match self {
+            Self::Voxels(grid) => grid.occupied().iter().all(|&o| !o),
+            Self::Pixels(image) => image.occupied.iter().all(|&o| !o),
+        }
     }
 
-    /// The unit normal of the axis-aligned mirror through the centre that the shape agrees
-    /// with most: where flip-union planes start.
-    pub fn symmetry_normal(&self) -> Vec<f32> {
+    /// The mirror plane through the centre that the shape agrees with most, among the
+    /// axis-aligned ones, scored by the mirror IoU `|S ∩ flip(S)| / |S ∪ flip(S)|`. 3D
+    /// targets are centred by [`VoxelGrid::normalized`], so a symmetric shape's plane passes
+    /// through the centre.
+    pub fn symmetry(&self) -> Symmetry {
         let dim = self.dim();
-        let agreement = |axis: usize| -> usize {
+        let mirror_iou = |axis: usize| -> f64 {
+            let (mut both, mut either) = (0usize, 0usize);
+            let mut tally = |a: bool, b: bool| {
+                both += usize::from(a && b);
+                either += usize::from(a || b);
+            };
             match self {
                 Self::Voxels(grid) => {
                     let r = grid.resolution();
-                    (0..r * r * r)
-                        .map(|i| [i / (r * r), (i / r) % r, i % r])
-                        .filter(|&xyz| grid.get(xyz))
-                        .filter(|&xyz| {
-                            let mut mirrored = xyz;
-                            mirrored[axis] = r - 1 - xyz[axis];
-                            grid.get(mirrored)
-                        })
-                        .count()
+                    for i in 0..r * r * r {
+                        let xyz = [i / (r * r), (i / r) % r, i % r];
+                        let mut mirrored = xyz;
+                        mirrored[axis] = r - 1 - xyz[axis];
+                        tally(grid.get(xyz), grid.get(mirrored));
+                    }
                 }
                 Self::Pixels(image) => {
                     let (w, h) = (image.width as isize, image.height as isize);
-                    (0..h)
-                        .flat_map(|r| (0..w).map(move |c| (r, c)))
-                        .filter(|&(r, c)| image.get(r, c))
-                        .filter(|&(r, c)| {
+                    for r in 0..h {
+                        for c in 0..w {
                             // Axis 0 is x (columns), axis 1 is y (rows).
-                            if axis == 0 {
+                            let mirrored = if axis == 0 {
                                 image.get(r, w - 1 - c)
                             } else {
                                 image.get(h - 1 - r, c)
-                            }
-                        })
-                        .count()
+                            };
+                            tally(image.get(r, c), mirrored);
+                        }
+                    }
                 }
             }
+            if either == 0 { 0.0 } else { both as f64 / either as f64 }
         };
-        let best = (0..dim).max_by_key(|&a| agreement(a)).unwrap_or(0);
+        let scores: Vec<f64> = (0..dim).map(mirror_iou).collect();
+        let best = (0..dim)
+            .max_by(|&a, &b| scores[a].total_cmp(&scores[b]))
+            .unwrap_or(0);
         let mut normal = vec![0.0; dim];
         normal[best] = 1.0;
-        normal
+        Symmetry {
+            normal,
+            mirror_iou: scores[best],
+        }
+    }
+}
+
+/// A mirror plane through the centre of the normalized frame and how well a shape agrees
+/// with it.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Symmetry {
+    /// Unit normal of the plane.
+    pub normal: Vec<f32>,
+    /// `|S ∩ flip(S)| / |S ∪ flip(S)|`: 1 for a mirror-symmetric shape.
+    pub mirror_iou: f64,
+}
+
+impl Symmetry {
+    /// Mirror IoU from which a shape counts as symmetric: below it a flip-union would
+    /// force the missing half onto the shape. Measured on the suite: symmetric models
+    /// score above 0.9, the corner-shifted ones and asymmetric scans below 0.7.
+    pub const THRESHOLD: f64 = 0.8;
+
+    pub fn is_symmetric(&self) -> bool {
+        self.mirror_iou >= Self::THRESHOLD
+    }
+
+    /// The axis of the plane's normal: "x", "y" or "z".
+    pub fn axis_name(&self) -> &'static str {
+        match self.normal.iter().position(|&n| n != 0.0) {
+            Some(0) => "x",
+            Some(1) => "y",
+            _ => "z",
+        }
     }
 }
 
@@ -315,4 +342,29 @@ pub fn iou_2d(a: &PixelGrid, b: &PixelGrid) -> Option<f64> {
         .filter(|(x, y)| **x || **y)
         .count();
     (either > 0).then(|| both as f64 / either as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn symmetry_finds_the_mirror_plane_or_says_there_is_none() {
+        // A box off-centre along x only: mirror-symmetric across y and z planes, not x...
+        let grid = VoxelGrid::from_fn(16, |[x, y, z]| {
+            (0.0..0.4).contains(&x) && y.abs() < 0.1 && z.abs() < 0.3
+        });
+        let symmetry = Target::Voxels(grid.clone()).symmetry();
+        assert!(symmetry.is_symmetric(), "{symmetry:?}");
+        assert_ne!(symmetry.axis_name(), "x");
+        // ...until it is normalized: centred, it is symmetric across every axis plane.
+        let centred = Target::Voxels(grid.normalized(16)).symmetry();
+        assert!((centred.mirror_iou - 1.0).abs() < 1e-9, "{centred:?}");
+        // An L shape has no mirror plane through its centre.
+        let ell = VoxelGrid::from_fn(16, |[x, y, z]| {
+            z.abs() < 0.1 && ((x < -0.2 && y.abs() < 0.4) || (y < -0.2 && x.abs() < 0.4))
+        });
+        let symmetry = Target::Voxels(ell.normalized(16)).symmetry();
+        assert!(!symmetry.is_symmetric(), "{symmetry:?}");
+    }
 }

@@ -66,6 +66,44 @@ pub struct ArchitectureSnapshot {
     pub right: Vec<Vec<Vec<f32>>>,
 }
 
+impl ArchitectureSnapshot {
+    /// Mean normalized entropy of every operator, left and right distribution: each row's
+    /// entropy over the choices it has (operators; the inputs and earlier lines an argument
+    /// may read) divided by the log of their number. 1 for uniform rows, 0 for one-hot
+    /// ones; `None` for an empty snapshot.
+    pub fn mean_normalized_entropy(&self) -> Option<f64> {
+        let mut total = 0.0;
+        let mut rows = 0usize;
+        let mut add = |row: &[f32], choices: usize| {
+            if choices < 2 {
+                return;
+            }
+            let entropy: f64 = row[..choices.min(row.len())]
+                .iter()
+                .map(|&p| f64::from(p))
+                .filter(|&p| p > 0.0)
+                .map(|p| -p * p.ln())
+                .sum();
+            total += entropy / (choices as f64).ln();
+            rows += 1;
+        };
+        for ((op, left), right) in self.op.iter().zip(&self.left).zip(&self.right) {
+            let lines = op.len();
+            for (line, row) in op.iter().enumerate() {
+                add(row, row.len());
+                // Line `line` reads the inputs and the lines before it.
+                let inputs = left.get(line).map_or(0, |r| r.len().saturating_sub(lines));
+                for arguments in [left, right] {
+                    if let Some(row) = arguments.get(line) {
+                        add(row, inputs + line);
+                    }
+                }
+            }
+        }
+        (rows > 0).then(|| total / rows as f64)
+    }
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct MetricsReport {
     pub step: usize,
@@ -84,5 +122,37 @@ pub trait EventSink {
 impl<F: FnMut(TrainEvent)> EventSink for F {
     fn event(&mut self, event: TrainEvent) {
         self(event);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entropy_is_one_for_uniform_rows_and_zero_for_one_hot_rows() {
+        // Two inputs, two lines: line 0 reads 2 choices, line 1 reads 3.
+        let uniform = ArchitectureSnapshot {
+            op: vec![vec![vec![0.25; 4]; 2]],
+            left: vec![vec![vec![0.5, 0.5, 0.0, 0.0], vec![1.0 / 3.0; 3]
+                .into_iter()
+                .chain([0.0])
+                .collect()]],
+            ..ArchitectureSnapshot::default()
+        };
+        let uniform = ArchitectureSnapshot {
+            right: uniform.left.clone(),
+            ..uniform
+        };
+        let entropy = uniform.mean_normalized_entropy().unwrap();
+        assert!((entropy - 1.0).abs() < 1e-6, "{entropy}");
+        let one_hot = ArchitectureSnapshot {
+            op: vec![vec![vec![1.0, 0.0, 0.0, 0.0]; 2]],
+            left: vec![vec![vec![1.0, 0.0, 0.0, 0.0], vec![0.0, 0.0, 1.0, 0.0]]],
+            right: vec![vec![vec![0.0, 1.0, 0.0, 0.0], vec![0.0, 1.0, 0.0, 0.0]]],
+            ..ArchitectureSnapshot::default()
+        };
+        assert!(one_hot.mean_normalized_entropy().unwrap().abs() < 1e-9);
+        assert_eq!(ArchitectureSnapshot::default().mean_normalized_entropy(), None);
     }
 }

@@ -228,6 +228,10 @@ enum BenchCommand {
         #[arg(long)]
         reference: bool,
     },
+    /// Per-shape synthesis with the default settings over a suite of real and hard shapes:
+    /// one JSON line per shape, then a summary line; --out also keeps a Markdown table and
+    /// every program.
+    SynthSuite(synth::SuiteArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -559,6 +563,13 @@ fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> 
 }
 
 fn run_bench(bench: &BenchCommand, choice: DeviceChoice) -> anyhow::Result<()> {
+    match bench {
+        BenchCommand::SynthSuite(args) => synth::run_suite(args, choice),
+        BenchCommand::RelaxedExec { .. } => run_relaxed_exec(bench, choice),
+    }
+}
+
+fn run_relaxed_exec(bench: &BenchCommand, choice: DeviceChoice) -> anyhow::Result<()> {
     let BenchCommand::RelaxedExec {
         tasks,
         inputs,
@@ -567,7 +578,10 @@ fn run_bench(bench: &BenchCommand, choice: DeviceChoice) -> anyhow::Result<()> {
         iterations,
         warmup,
         reference,
-    } = bench;
+    } = bench
+    else {
+        return Ok(());
+    };
     let chosen = device::choose(choice)?;
     eprintln!("device: {}", chosen.description);
     let device = chosen.device.clone().autodiff();

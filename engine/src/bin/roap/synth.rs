@@ -126,7 +126,7 @@ impl SynthArgs {
         if let Some(t) = &self.temperature {
             config.temperature = TemperatureSchedule::Exponential {
                 start: t.first().copied().unwrap_or(1.0),
-                end: t.get(1).copied().unwrap_or(0.1),
+                end: t.get(1).copied().unwrap_or(0.02),
             };
         }
         config
@@ -303,4 +303,101 @@ fn write_file(
     let mut bytes = Vec::new();
     write(&mut bytes).with_context(|| format!("encoding {}", path.display()))?;
     write_atomically(path, &bytes)
+}
+
+#[derive(Args)]
+pub struct SuiteArgs {
+    /// Folder for suite.md (the Markdown table), suite.jsonl and every program.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Run images 0–7 of images2d/bsp2d_complex_elements.hdf5 (2D) instead of the 3D shapes.
+    #[arg(long)]
+    images: bool,
+    /// The shared test data (shapenet/, binvox/, meshes/, images2d/).
+    #[arg(long, default_value = "../shared/data")]
+    data: PathBuf,
+    /// The bundled sample shapes.
+    #[arg(long, default_value = "samples/shapes")]
+    samples: PathBuf,
+    /// Only the shapes with these names (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+    /// Optimisation steps [default: synth's].
+    #[arg(long)]
+    steps: Option<usize>,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+pub fn run_suite(args: &SuiteArgs, choice: DeviceChoice) -> anyhow::Result<()> {
+    use roap_engine::bench::synth_suite as suite;
+    let (mut shapes, missing) = if args.images {
+        let file = args.data.join("images2d/bsp2d_complex_elements.hdf5");
+        anyhow::ensure!(file.is_file(), "{} not found", file.display());
+        (suite::shapes_2d(&file, 0..8), Vec::new())
+    } else {
+        suite::shapes_3d(&args.data, &args.samples)
+    };
+    for line in &missing {
+        eprintln!("skipped {line}");
+    }
+    if !args.only.is_empty() {
+        shapes.retain(|s| args.only.contains(&s.name));
+    }
+    anyhow::ensure!(!shapes.is_empty(), "no suite shape found");
+    let chosen = device::choose(choice)?;
+    eprintln!("device: {}", chosen.description);
+    let device = chosen.device.clone().autodiff();
+    if let Some(out) = &args.out {
+        std::fs::create_dir_all(out.join("programs"))
+            .with_context(|| format!("creating {}", out.display()))?;
+    }
+    let mut rows = Vec::new();
+    let mut jsonl = String::new();
+    for shape in &shapes {
+        let target = suite::open(shape, roap_engine::data::DEFAULT_RESOLUTION)
+            .with_context(|| format!("opening {}", shape.name))?;
+        let mut config = if target.dim() == 2 {
+            SynthConfig::paper_2d()
+        } else {
+            SynthConfig::default()
+        };
+        config.seed = args.seed;
+        if let Some(steps) = args.steps {
+            config.steps = steps;
+        }
+        let row = suite::run_shape(&shape.name, &target, &config, &device)
+            .with_context(|| format!("synthesizing {}", shape.name))?;
+        let line = serde_json::to_string(&row)?;
+        {
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{line}")?;
+            out.flush()?;
+        }
+        jsonl.push_str(&line);
+        jsonl.push('\n');
+        if let Some(out) = &args.out {
+            let path = out.join("programs").join(format!("{}.txt", shape.name));
+            write_atomically(&path, row.program.as_bytes())?;
+        }
+        rows.push(row);
+    }
+    let summary = if args.images {
+        serde_json::to_string(&suite::summarize_images(&rows))?
+    } else {
+        serde_json::to_string(&suite::summarize(&rows))?
+    };
+    writeln!(std::io::stdout().lock(), "{summary}")?;
+    jsonl.push_str(&summary);
+    jsonl.push('\n');
+    if let Some(out) = &args.out {
+        let mut table = suite::markdown(&rows);
+        table.push_str(&format!("\n`{summary}`\n"));
+        for line in &missing {
+            table.push_str(&format!("\nskipped {line}\n"));
+        }
+        write_atomically(&out.join("suite.md"), table.as_bytes())?;
+        write_atomically(&out.join("suite.jsonl"), jsonl.as_bytes())?;
+    }
+    Ok(())
 }

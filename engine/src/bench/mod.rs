@@ -1,5 +1,7 @@
 //! Benchmarks that print one JSON line per configuration (`roap bench ...`).
 
+pub mod synth_suite;
+
 use std::time::Instant;
 
 use burn::tensor::{Device, Distribution, Tensor};
