@@ -54,6 +54,7 @@ fn init(dim: usize, bias: f64) -> Initialization {
     Initialization {
         centres,
         sizes: vec![vec![0.35; dim]],
+        cavity: Vec::new(),
         flip_normal,
         symmetric: true,
         logit_scale: 0.1,

@@ -21,7 +21,9 @@ pub use mesh::{TriangleMesh, read_obj, read_off, read_ply, read_stl};
 pub use pack::{resample, write_training_set};
 pub use procedural::{Furniture, generate};
 pub use sampling::{DEFAULT_SAMPLE_POINTS, PointSamples, sample_points};
-pub use voxelize::{MAX_VOXELIZE_RESOLUTION, voxelize, voxelize_with_progress};
+pub use voxelize::{
+    MAX_VOXELIZE_RESOLUTION, voxelize, voxelize_normalized, voxelize_with_progress,
+};
 pub use normalize::NORMALIZE_MARGIN_VOXELS;
 pub use voxels::VoxelGrid;
 pub use winding::FastWinding;
@@ -88,7 +90,8 @@ pub fn read_mesh(path: &std::path::Path) -> Result<TriangleMesh, DataError> {
     read().map_err(|err| err.in_file(path))
 }
 
-/// Reads a shape as a voxel grid: `.binvox` as stored, meshes voxelized at `resolution`.
+/// Reads a shape as a voxel grid: `.binvox` as stored, meshes voxelized at `resolution` in
+/// the normalized frame ([`voxelize_normalized`]).
 ///
 /// # Errors
 /// If the file cannot be read, its extension is unknown, or its content is malformed.
@@ -98,9 +101,8 @@ pub fn read_shape(path: &std::path::Path, resolution: usize) -> Result<VoxelGrid
             .map_err(DataError::from)
             .and_then(|bytes| read_binvox(&bytes))
             .map_err(|err| err.in_file(path)),
-        "obj" | "off" | "stl" | "ply" => {
-            voxelize(&read_mesh(path)?, resolution).map_err(|err| err.in_file(path))
-        }
+        "obj" | "off" | "stl" | "ply" => voxelize_normalized(&read_mesh(path)?, resolution, &|_| {})
+            .map_err(|err| err.in_file(path)),
         other => Err(DataError::Unsupported {
             format: "shape",
             message: format!(

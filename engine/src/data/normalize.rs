@@ -117,7 +117,7 @@ mod tests {
         // Longest side: 28 voxels of 32 (two of margin on each side), centred.
         assert_eq!((lo[0], hi[0]), (2, 29));
         assert_eq!((lo[1], hi[1]), (9, 22));
-        assert_eq!((lo[2], hi[2]), (13, 18));
+        assert_eq!((lo[2], hi[2]), (12, 18));
         // The frame maps back: the new grid's occupied box is the input's in model space.
         let model_lo = grid.model_centre(lo);
         let model_hi = grid.model_centre(hi);

@@ -11,6 +11,7 @@ use super::parts::{Library, PartTensors, Retrieval, initial_placement, surface_w
 use super::{
     ComponentKind, GraphicsProgram, PartFamily, PartShape, ProgramComponent, SketchConfig,
 };
+use crate::dsl::Semantics;
 use crate::relaxed::{self, Architecture, ArchitectureLogits, Relaxation};
 
 /// One component's parameters for `T` tasks.
@@ -232,6 +233,9 @@ pub struct Initialization {
     pub centres: Vec<Vec<f32>>,
     /// Initial part widths along each axis, cycled like `centres`.
     pub sizes: Vec<Vec<f32>>,
+    /// Which parts start in a cavity of the shape, cycled like `centres`: the line the
+    /// chain prior gives such a part leans to `difference` instead of union.
+    pub cavity: Vec<bool>,
     /// Initial flip normal (unit, `D` values).
     pub flip_normal: Vec<f32>,
     /// Whether gated flip-union components start switched on: a shape without a mirror
@@ -244,7 +248,7 @@ pub struct Initialization {
     /// parts, which the length penalty prunes later, instead of from the shallow programs
     /// that uniform logits over many parts favour (their expected length is about 1).
     pub chain_bias: f64,
-    /// Added to the union operator's logit.
+    /// Added to the logit of union (of difference on lines whose chained part is a cavity).
     pub union_bias: f64,
     /// Initial gate logit of gated components (on while ≥ 0). Gates are hard in the
     /// forward pass, so a component switched off stops learning. Measured on 8 BSP-Net
@@ -269,12 +273,31 @@ impl FreeProgram {
     ) -> Self {
         let dim = sketch.dim;
         let parts = sketch.part_count();
-        let ops = SketchConfig::ops().len();
+        let op_set = SketchConfig::ops();
+        let ops = op_set.len();
+        let op_index = |semantics: Semantics| {
+            op_set
+                .ops
+                .iter()
+                .position(|o| o.semantics == semantics)
+                .unwrap_or(0)
+        };
+        let (union, difference) = (op_index(Semantics::Max), op_index(Semantics::Difference));
         let (logits, geometry): (Vec<FreeLogits>, Vec<FreeGeometry>) = sketch
             .components
             .iter()
             .enumerate()
             .map(|(index, kind)| {
+                // Line i's chained part is part i (cycled), so its cavity flag picks the
+                // operator the line leans to.
+                let preferred_ops: Vec<usize> = (0..sketch.lines)
+                    .map(|line| {
+                        let part = index * parts + line % parts;
+                        let cavity = !init.cavity.is_empty()
+                            && init.cavity[part % init.cavity.len()];
+                        if cavity { difference } else { union }
+                    })
+                    .collect();
                 let logits = ArchitectureLogits::random(
                     tasks,
                     parts,
@@ -283,7 +306,7 @@ impl FreeProgram {
                     init.logit_scale,
                     device,
                 )
-                .with_bias(init.chain_bias, init.union_bias);
+                .with_bias(init.chain_bias, init.union_bias, &preferred_ops);
                 // Components start on different centres so they do not all fit the same spot.
                 let mut centres = init.centres.clone();
                 if !centres.is_empty() {
@@ -431,8 +454,8 @@ impl FreeProgram {
 
 impl ArchitectureLogits {
     /// `chain` on the arguments of the chain `l_i = op(l_{i−1}, p_i)` (line 0 reads two
-    /// parts), `union` on the first operator (the CSG set's union).
-    fn with_bias(mut self, chain: f64, union: f64) -> Self {
+    /// parts), `op_bias` on operator `preferred_ops[i]` of line i.
+    fn with_bias(mut self, chain: f64, op_bias: f64, preferred_ops: &[usize]) -> Self {
         let [tasks, lines, width] = self.left_logits.dims();
         let inputs = self.inputs;
         let mut left = vec![0.0f32; lines * width];
@@ -455,10 +478,11 @@ impl ArchitectureLogits {
         self.left_logits = self.left_logits + expand(left);
         self.right_logits = self.right_logits + expand(right);
         let ops = self.op_logits.dims()[2];
-        let mut op = vec![0.0f32; ops];
-        op[0] = union as f32;
-        let op = Tensor::<1>::from_data(TensorData::new(op, [ops]), &device)
-            .unsqueeze_dim::<2>(0)
+        let mut op = vec![0.0f32; lines * ops];
+        for (line, &preferred) in preferred_ops.iter().enumerate().take(lines) {
+            op[line * ops + preferred.min(ops - 1)] = op_bias as f32;
+        }
+        let op = Tensor::<2>::from_data(TensorData::new(op, [lines, ops]), &device)
             .unsqueeze_dim::<3>(0)
             .expand([tasks, lines, ops]);
         self.op_logits = self.op_logits + op;

@@ -23,12 +23,12 @@ use crate::train::{
 };
 
 /// Default [`SynthConfig::chain_bias`]: a prior towards the chain `l_i = op(l_{i−1}, p_i)`
-/// soft enough that α starts genuinely uncertain (mean normalized entropy ≈ 0.8 over 32
-/// parts and 20 lines), strong enough that the first programs are deep rather than the
-/// one-part programs uniform logits favour.
-pub const CHAIN_PRIOR: f64 = 2.0;
-/// Default [`SynthConfig::union_bias`]: union is a little likelier than the other operators
-/// at the start (p ≈ 0.4), so early programs add parts rather than carve them away.
+/// soft enough that α starts genuinely uncertain (the chained argument has p ≈ 0.5 among
+/// ~40 choices; mean normalized entropy ≈ 0.8 over 32 parts and 20 lines), strong enough
+/// that the first programs are deep rather than the one-part programs uniform logits favour.
+pub const CHAIN_PRIOR: f64 = 3.5;
+/// Default [`SynthConfig::union_bias`]: union (difference on lines whose chained part sits
+/// in a cavity) is a little likelier than the other operators at the start (p ≈ 0.4).
 pub const UNION_PRIOR: f64 = 0.7;
 
 /// Settings of [`synthesize`]; the defaults are `roap synth`'s.
@@ -52,6 +52,9 @@ pub struct SynthConfig {
     pub loss: FitLoss,
     /// Min-sampling while training: architectures drawn per step, the best one optimised.
     pub min_samples: usize,
+    /// Independent starts trained side by side as tasks of one batch (as `recover` runs its
+    /// restarts); the best discrete program any of them reaches is kept.
+    pub restarts: usize,
     /// `false`: plain softmax, the "w/o gumbel-softmax" ablation.
     pub gumbel: bool,
     /// See [`Initialization::chain_bias`].
@@ -85,6 +88,7 @@ impl Default for SynthConfig {
             length_penalty: 1e-4,
             loss: FitLoss::CrossEntropy,
             min_samples: 2,
+            restarts: 2,
             gumbel: true,
             chain_bias: CHAIN_PRIOR,
             union_bias: UNION_PRIOR,
@@ -237,6 +241,7 @@ pub fn synthesize(
     let init = Initialization {
         centres: seeds.centres,
         sizes: seeds.sizes,
+        cavity: seeds.cavity,
         flip_normal: symmetry.normal.clone(),
         // 2D flip planes learn their offset, so a mirror through the centre says little.
         symmetric: dim == 2 || symmetry.is_symmetric(),
@@ -245,7 +250,8 @@ pub fn synthesize(
         union_bias: config.union_bias,
         gate: config.initial_gate,
     };
-    let mut model = FreeProgram::new(sketch, 1, &init, device);
+    let tasks = config.restarts.max(1);
+    let mut model = FreeProgram::new(sketch, tasks, &init, device);
     let mut architecture_optimizer = AdamConfig::new().with_epsilon(1e-5).init();
     let mut shape_optimizer = AdamConfig::new().with_epsilon(1e-5).init();
     let schedule = Schedule {
@@ -265,6 +271,8 @@ pub fn synthesize(
     // worse, so the run returns the best discrete program any report saw.
     let mut best: Option<Checkpoint> = None;
     let mut entropy_start = None;
+    // The restart whose program the last report scored best: the one α snapshots show.
+    let mut leader = 0;
     for step in 0..config.steps {
         if !control.checkpoint() {
             stop = StopReason::Cancelled;
@@ -273,7 +281,7 @@ pub fn synthesize(
         let temperature = schedule.temperature(step);
         let tensors = model.tensors(sketch);
         if step % config.snapshot_every.max(1) == 0 {
-            let seen = snapshot(&tensors.detached(), step, temperature);
+            let seen = snapshot(&tensors.detached(), step, temperature, leader);
             if step == 0 {
                 entropy_start = seen.mean_normalized_entropy();
             }
@@ -281,6 +289,7 @@ pub fn synthesize(
         }
         if step % config.report_every.max(1) == 0 {
             let seen = report(target, sketch, config, &tensors, step, started, sink)?;
+            leader = seen.task;
             if best.as_ref().is_none_or(|b| seen.key() < b.key()) {
                 best = Some(seen);
             }
@@ -298,7 +307,8 @@ pub fn synthesize(
         let batch_points = points
             .clone()
             .select(0, indices.clone())
-            .unsqueeze_dim::<3>(0);
+            .unsqueeze_dim::<3>(0)
+            .repeat_dim(0, tasks);
         let batch_labels = labels.clone().select(0, indices).unsqueeze_dim::<2>(0);
         let relaxation = if config.gumbel {
             Relaxation::GumbelSoftmax { temperature }
@@ -316,12 +326,13 @@ pub fn synthesize(
             samples: k,
             include_mode: true,
         };
-        let occupancy = tensors.evaluate(sketch, &batch_points, draw).occupancy; // [k, N]
-        let per_draw = config.loss.per_row(occupancy, batch_labels); // [k, 1]
-        let fit = per_draw.min(); // min-sampling
-        let expected_length = tensors.expected_length(temperature);
+        let occupancy = tensors.evaluate(sketch, &batch_points, draw).occupancy; // [R·k, N]
+        let per_draw = config.loss.per_row(occupancy, batch_labels); // [R·k, 1]
+        // Min-sampling within each restart; restarts are independent, so their mean.
+        let fit = per_draw.reshape([tasks, k]).min_dim(1).mean();
+        let expected_length = tensors.expected_length(temperature); // [R]
         let length_weight = schedule.length_weight(step);
-        let loss = fit.clone() + expected_length.clone() * length_weight;
+        let loss = fit.clone() + expected_length.clone().mean() * length_weight;
         let loss_value = scalar(&loss);
         if !loss_value.is_finite() {
             stop = StopReason::NonFiniteLoss;
@@ -354,20 +365,23 @@ pub fn synthesize(
         (StopReason::NonFiniteLoss, Some(good)) => good,
         _ => model.tensors(sketch).detached(),
     };
-    let end = snapshot(
-        &tensors,
-        steps_run,
-        schedule.temperature(steps_run.saturating_sub(1)),
-    );
-    let entropy_end = end.mean_normalized_entropy();
-    sink.event(TrainEvent::Architecture(end));
     let last = report(target, sketch, config, &tensors, steps_run, started, sink)?;
     let chosen = match best {
         Some(b) if b.key() < last.key() => b,
         _ => last,
     };
+    // α at the end, of the restart whose program is kept.
+    let end = snapshot(
+        &tensors,
+        steps_run,
+        schedule.temperature(steps_run.saturating_sub(1)),
+        chosen.task,
+    );
+    let entropy_end = end.mean_normalized_entropy();
+    sink.event(TrainEvent::Architecture(end));
     let Checkpoint {
         step: chosen_step,
+        task: chosen_task,
         program,
         score,
         reconstruction,
@@ -378,6 +392,7 @@ pub fn synthesize(
         sketch,
         config,
         &tensors,
+        chosen_task,
         schedule.temperature(chosen_step),
         device,
     );
@@ -404,7 +419,8 @@ pub fn synthesize(
     })
 }
 
-/// Emits the discrete program, α, its metrics and its mesh.
+/// Discretizes every restart, scores each, and emits the best one's program, metrics and
+/// mesh.
 fn report(
     target: &Target,
     sketch: &SketchConfig,
@@ -415,7 +431,19 @@ fn report(
     sink: &mut dyn EventSink,
 ) -> Result<Checkpoint, SynthError> {
     let tensors = tensors.detached();
-    let program = tensors.discretize(sketch, 0)?;
+    let mut best: Option<(usize, GraphicsProgram, Score, Reconstruction)> = None;
+    for task in 0..tensors.tasks() {
+        let program = tensors.discretize(sketch, task)?;
+        let reconstruction = rasterise(target, &program, config.eval_resolution);
+        let score = target.score(&reconstruction, config.seed);
+        let key = |s: &Score| s.chamfer.unwrap_or(f64::INFINITY);
+        if best.as_ref().is_none_or(|b| key(&score) < key(&b.2)) {
+            best = Some((task, program, score, reconstruction));
+        }
+    }
+    let Some((task, program, score, reconstruction)) = best else {
+        return Err(SynthError::Config("no restart to report".into()));
+    };
     sink.event(TrainEvent::Program {
         step,
         text: program.to_string(),
@@ -424,8 +452,6 @@ fn report(
         step,
         program: Box::new(program.clone()),
     });
-    let reconstruction = rasterise(target, &program, config.eval_resolution);
-    let score = target.score(&reconstruction, config.seed);
     sink.event(TrainEvent::Metrics(MetricsReport {
         step,
         elapsed_seconds: started.elapsed().as_secs_f64(),
@@ -441,6 +467,7 @@ fn report(
     }
     Ok(Checkpoint {
         step,
+        task,
         program,
         score,
         reconstruction,
@@ -451,6 +478,8 @@ fn report(
 /// A discrete program seen at a report, with the soft program it came from.
 struct Checkpoint {
     step: usize,
+    /// The restart it came from.
+    task: usize,
     program: GraphicsProgram,
     score: Score,
     reconstruction: Reconstruction,
@@ -470,9 +499,14 @@ fn rasterise(target: &Target, program: &GraphicsProgram, resolution: usize) -> R
     target.rasterise(resolution, &program.occupancies(&points))
 }
 
-/// α of task 0 as plain numbers: the noise-free softmax at `temperature`, the relaxation
+/// α of restart `task` as plain numbers: the noise-free softmax at `temperature`, the relaxation
 /// the interpreter runs at that step.
-fn snapshot(tensors: &ProgramTensors, step: usize, temperature: f64) -> ArchitectureSnapshot {
+fn snapshot(
+    tensors: &ProgramTensors,
+    step: usize,
+    temperature: f64,
+    task: usize,
+) -> ArchitectureSnapshot {
     let mut snapshot = ArchitectureSnapshot {
         step,
         op_names: SketchConfig::ops()
@@ -488,7 +522,7 @@ fn snapshot(tensors: &ProgramTensors, step: usize, temperature: f64) -> Architec
         });
         let rows = |t: Tensor<3>| -> Vec<Vec<f32>> {
             let [_, lines, width] = t.dims();
-            let flat = super::soft::values(t.slice([0..1, 0..lines, 0..width]));
+            let flat = super::soft::values(t.slice([task..task + 1, 0..lines, 0..width]));
             flat.chunks(width.max(1)).map(<[f32]>::to_vec).collect()
         };
         snapshot.op.push(rows(probs.op_probs));
@@ -505,6 +539,7 @@ fn soft_chamfer(
     sketch: &SketchConfig,
     config: &SynthConfig,
     tensors: &ProgramTensors,
+    task: usize,
     temperature: f64,
     device: &Device,
 ) -> Option<f64> {
@@ -523,9 +558,10 @@ fn soft_chamfer(
     let mut occupancy = Vec::with_capacity(points.len() / dim);
     for chunk in points.chunks(8192 * dim) {
         let n = chunk.len() / dim;
-        let points = Tensor::<3>::from_data(TensorData::new(chunk.to_vec(), [1, n, dim]), device);
-        let values = tensors.evaluate(sketch, &points, draw).occupancy;
-        occupancy.extend(super::soft::values(values));
+        let points = Tensor::<3>::from_data(TensorData::new(chunk.to_vec(), [1, n, dim]), device)
+            .repeat_dim(0, tensors.tasks());
+        let values = tensors.evaluate(sketch, &points, draw).occupancy; // [R, n]
+        occupancy.extend(super::soft::values(values.slice([task..task + 1, 0..n])));
     }
     let soft = target.rasterise(config.eval_resolution, &occupancy);
     target.score(&soft, config.seed).chamfer

@@ -75,6 +75,15 @@ pub struct SynthArgs {
     /// Plain softmax instead of Gumbel-softmax (the paper's ablation).
     #[arg(long)]
     no_gumbel: bool,
+    /// Independent starts trained side by side; the best program is kept [default: 2].
+    #[arg(long)]
+    restarts: Option<usize>,
+    /// Logit prior towards the chain l_i = op(l_{i−1}, p_i) [default: 3.5].
+    #[arg(long)]
+    chain_prior: Option<f64>,
+    /// Logit prior towards union [default: 0.7].
+    #[arg(long)]
+    union_prior: Option<f64>,
     /// Resolution of the exported meshes.
     #[arg(long, default_value_t = 64)]
     mesh_res: usize,
@@ -114,6 +123,13 @@ impl SynthArgs {
         set(&mut config.sketch.parts, self.parts);
         set(&mut config.batch_points, self.batch_points);
         set(&mut config.min_samples, self.samples);
+        set(&mut config.restarts, self.restarts);
+        if let Some(prior) = self.chain_prior {
+            config.chain_bias = prior;
+        }
+        if let Some(prior) = self.union_prior {
+            config.union_bias = prior;
+        }
         if let Some(lr) = self.architecture_lr {
             config.architecture_learning_rate = lr;
         }
@@ -325,6 +341,10 @@ pub struct SuiteArgs {
     /// Optimisation steps [default: synth's].
     #[arg(long)]
     steps: Option<usize>,
+    /// Settings as JSON merged over synth's defaults, e.g. '{"restarts": 3}' (for
+    /// experiments; the suite's point is the defaults).
+    #[arg(long)]
+    config: Option<String>,
     #[arg(long, default_value_t = 0)]
     seed: u64,
 }
@@ -366,6 +386,9 @@ pub fn run_suite(args: &SuiteArgs, choice: DeviceChoice) -> anyhow::Result<()> {
         if let Some(steps) = args.steps {
             config.steps = steps;
         }
+        if let Some(overrides) = &args.config {
+            config = merged(&config, overrides)?;
+        }
         let row = suite::run_shape(&shape.name, &target, &config, &device)
             .with_context(|| format!("synthesizing {}", shape.name))?;
         let line = serde_json::to_string(&row)?;
@@ -400,4 +423,24 @@ pub fn run_suite(args: &SuiteArgs, choice: DeviceChoice) -> anyhow::Result<()> {
         write_atomically(&out.join("suite.jsonl"), jsonl.as_bytes())?;
     }
     Ok(())
+}
+
+/// `config` with the fields of the JSON object `overrides` replaced (nested objects merge).
+fn merged(config: &SynthConfig, overrides: &str) -> anyhow::Result<SynthConfig> {
+    fn merge(base: &mut serde_json::Value, over: serde_json::Value) {
+        match (base, over) {
+            (serde_json::Value::Object(base), serde_json::Value::Object(over)) => {
+                for (key, value) in over {
+                    merge(base.entry(key).or_insert(serde_json::Value::Null), value);
+                }
+            }
+            (base, over) => *base = over,
+        }
+    }
+    let mut value = serde_json::to_value(config)?;
+    merge(
+        &mut value,
+        serde_json::from_str(overrides).context("--config is not JSON")?,
+    );
+    serde_json::from_value(value).context("--config names settings synth does not have")
 }
