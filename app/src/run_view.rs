@@ -53,6 +53,8 @@ pub struct OutcomeSummary {
     pub stop: StopReason,
     /// For a run on a cropped input: Chamfer ×1000 against the whole shape.
     pub chamfer_vs_full: Option<f64>,
+    /// Said when the program fits the input poorly.
+    pub warning: Option<String>,
 }
 
 impl RunView {
@@ -108,6 +110,7 @@ impl RunView {
             seconds: outcome.seconds,
             stop: outcome.stop,
             chamfer_vs_full,
+            warning: outcome.poor_fit_warning(),
         });
         self.program_text = outcome.program.to_string();
         self.program = Some(outcome.program);

@@ -130,6 +130,9 @@ pub fn controls_ui(
             "Chamfer {chamfer} · {} lines · {} parts · kept step {} · {:.1} s",
             outcome.live_lines, outcome.live_parts, outcome.kept_step, outcome.seconds
         ));
+        if let Some(warning) = &outcome.warning {
+            ui.colored_label(ui.visuals().warn_fg_color, format!("⚠ {warning}"));
+        }
         if let Some(full) = outcome.chamfer_vs_full {
             ui.label(format!(
                 "Cropped input: Chamfer ×1000 vs the whole shape {full:.3}"

@@ -55,7 +55,7 @@ pub struct SynthArgs {
     /// Labelled points each step's loss sees [default: 4096].
     #[arg(long)]
     batch_points: Option<usize>,
-    /// Adam's step size for the architecture logits [default: 0.05].
+    /// Adam's step size for the architecture logits [default: 0.02].
     #[arg(long)]
     architecture_lr: Option<f64>,
     /// Adam's step size for the parts, their placement and the library [default: 0.02].
@@ -81,7 +81,7 @@ pub struct SynthArgs {
     /// Logit prior towards the chain l_i = op(l_{i−1}, p_i) [default: 3.5].
     #[arg(long)]
     chain_prior: Option<f64>,
-    /// Logit prior towards union [default: 0.7].
+    /// Logit prior towards union [default: 1.5].
     #[arg(long)]
     union_prior: Option<f64>,
     /// Resolution of the exported meshes.
@@ -207,7 +207,7 @@ pub fn run_synth(args: &SynthArgs, choice: DeviceChoice) -> anyhow::Result<()> {
         }
         TrainEvent::Metrics(m) => {
             chamfer = m.chamfer.map_or("-".into(), |c| format!("{c:.3}"));
-            tracing::info!(step = m.step, seconds = m.elapsed_seconds, chamfer = ?m.chamfer, iou = ?m.iou, "metrics");
+            tracing::info!(step = m.step, seconds = m.elapsed_seconds, chamfer = ?m.chamfer, iou = ?m.iou, live_lines = m.live_lines, "metrics");
         }
         _ => {}
     };
@@ -215,6 +215,9 @@ pub fn run_synth(args: &SynthArgs, choice: DeviceChoice) -> anyhow::Result<()> {
     let outcome = synthesize(&target, &config, &device, &mut sink, &RunControl::default())?;
     bar.finish_and_clear();
 
+    if let Some(warning) = outcome.poor_fit_warning() {
+        eprintln!("warning: {warning}");
+    }
     let program = &outcome.program;
     write_program(&args.out, program)?;
     // Completion quality: against the full shape when the input was cropped.
