@@ -162,7 +162,11 @@ fn fixture_events_fill_the_panels_and_a_line_can_be_switched_off() {
         app.scene.parts.len() == 2
     });
 
-    // The program panel lists the line; hovering it highlights both boxes it reads.
+    // The table is mirror-symmetric, and the controls say synthesis will use it.
+    harness.get_by_label_contains("Symmetry: mirror plane");
+    // The program panel counts the operators of its live lines...
+    harness.get_by_label_contains("1 live lines (union 1 · intersection 0 · difference 0)");
+    // ...and lists the line; hovering it highlights both boxes it reads.
     let line = harness.get_by_label_contains("l0 = union(p0, p1)");
     line.hover();
     harness.run_steps(2);

@@ -131,7 +131,7 @@ pub fn controls_ui(
             outcome.live_lines, outcome.live_parts, outcome.kept_step, outcome.seconds
         ));
         if let Some(warning) = &outcome.warning {
-            ui.colored_label(ui.visuals().warn_fg_color, format!("⚠ {warning}"));
+            ui.colored_label(ui.visuals().warn_fg_color, format!("Warning: {warning}"));
         }
         if let Some(full) = outcome.chamfer_vs_full {
             ui.label(format!(
@@ -234,13 +234,13 @@ fn symmetry_text(shape: &LoadedShape) -> String {
         "Symmetry: the 2D flip-unions learn their own planes".into()
     } else if symmetry.is_symmetric() {
         format!(
-            "Symmetry: mirror plane ⟂ {} (mirror IoU {:.2}); the flip-union starts on",
+            "Symmetry: mirror plane normal to {} (mirror IoU {:.2}); the flip-union starts on",
             symmetry.axis_name(),
             symmetry.mirror_iou
         )
     } else {
         format!(
-            "Symmetry: none (best plane ⟂ {}: mirror IoU {:.2}); the flip-union starts off",
+            "Symmetry: none (best plane normal to {}: mirror IoU {:.2}); the flip-union starts off",
             symmetry.axis_name(),
             symmetry.mirror_iou
         )

@@ -25,14 +25,14 @@ pub fn program_ui(
         let operators = program.operator_counts();
         let count = |name: &str| operators.get(name).copied().unwrap_or(0);
         ui.label(format!(
-            "{} live lines (∪ {} · ∩ {} · − {}) · {} parts",
+            "{} live lines (union {} · intersection {} · difference {}) · {} parts",
             program.live_lines(),
             count("union"),
             count("intersection"),
             count("difference"),
             program.live_parts()
         ))
-        .on_hover_text("Live lines by operator: union, intersection, difference");
+        .on_hover_text("Live lines by operator");
         if !lines_off.is_empty() && ui.button("All lines on").clicked() {
             lines_off.clear();
             actions.push(Action::LinesChanged);
