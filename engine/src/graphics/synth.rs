@@ -57,6 +57,9 @@ pub struct SynthConfig {
     /// Independent starts trained side by side as tasks of one batch (as `recover` runs its
     /// restarts); the best discrete program any of them reaches is kept.
     pub restarts: usize,
+    /// Of the discrete programs the reports saw, the shortest whose Chamfer is within this
+    /// fraction of the best one is kept: a user wants the simplest program that fits.
+    pub simplicity_tolerance: f64,
     /// `false`: plain softmax, the "w/o gumbel-softmax" ablation.
     pub gumbel: bool,
     /// See [`Initialization::chain_bias`].
@@ -92,6 +95,7 @@ impl Default for SynthConfig {
             loss: FitLoss::CrossEntropy,
             min_samples: 2,
             restarts: 2,
+            simplicity_tolerance: 0.1,
             gumbel: true,
             chain_bias: CHAIN_PRIOR,
             union_bias: UNION_PRIOR,
@@ -286,8 +290,8 @@ pub fn synthesize(
     let mut steps_run = 0;
     let mut last_good: Option<ProgramTensors> = None;
     // Min-sampling over time: late steps at low temperature can flip an argmax for the
-    // worse, so the run returns the best discrete program any report saw.
-    let mut best: Option<Checkpoint> = None;
+    // worse, so the run chooses among every discrete program the reports saw.
+    let mut seen: Vec<Checkpoint> = Vec::new();
     let mut entropy_start = None;
     // The restart whose program the last report scored best: the one α snapshots show.
     let mut leader = 0;
@@ -306,11 +310,9 @@ pub fn synthesize(
             sink.event(TrainEvent::Architecture(seen));
         }
         if step % config.report_every.max(1) == 0 {
-            let seen = report(target, sketch, config, &tensors, step, started, sink)?;
-            leader = seen.task;
-            if best.as_ref().is_none_or(|b| seen.key() < b.key()) {
-                best = Some(seen);
-            }
+            let restarts = report(target, sketch, config, &tensors, step, started, sink)?;
+            leader = restarts.first().map_or(0, |c| c.task);
+            seen.extend(restarts);
         }
         // A fresh batch of the sample pool, without replacement within a pass.
         if cursor + batch > pool {
@@ -383,11 +385,11 @@ pub fn synthesize(
         (StopReason::NonFiniteLoss, Some(good)) => good,
         _ => model.tensors(sketch).detached(),
     };
-    let last = report(target, sketch, config, &tensors, steps_run, started, sink)?;
-    let chosen = match best {
-        Some(b) if b.key() < last.key() => b,
-        _ => last,
-    };
+    seen.extend(report(
+        target, sketch, config, &tensors, steps_run, started, sink,
+    )?);
+    let chosen = choose(seen, config.simplicity_tolerance)
+        .ok_or_else(|| SynthError::Config("no program to keep".into()))?;
     // α at the end, of the restart whose program is kept.
     let end = snapshot(
         &tensors,
@@ -437,8 +439,8 @@ pub fn synthesize(
     })
 }
 
-/// Discretizes every restart, scores each, and emits the best one's program, metrics and
-/// mesh.
+/// Discretizes and scores every restart, and emits the best one's program, metrics and
+/// mesh. Returns every restart's checkpoint, the best first.
 fn report(
     target: &Target,
     sketch: &SketchConfig,
@@ -447,50 +449,64 @@ fn report(
     step: usize,
     started: Instant,
     sink: &mut dyn EventSink,
-) -> Result<Checkpoint, SynthError> {
+) -> Result<Vec<Checkpoint>, SynthError> {
     let tensors = tensors.detached();
-    let mut best: Option<(usize, GraphicsProgram, Score, Reconstruction)> = None;
+    let mut checkpoints = Vec::with_capacity(tensors.tasks());
     for task in 0..tensors.tasks() {
         let program = tensors.discretize(sketch, task)?;
         let reconstruction = rasterise(target, &program, config.eval_resolution);
         let score = target.score(&reconstruction, config.seed);
-        let key = |s: &Score| s.chamfer.unwrap_or(f64::INFINITY);
-        if best.as_ref().is_none_or(|b| key(&score) < key(&b.2)) {
-            best = Some((task, program, score, reconstruction));
-        }
+        checkpoints.push(Checkpoint {
+            step,
+            task,
+            program,
+            score,
+            reconstruction,
+            tensors: tensors.clone(),
+        });
     }
-    let Some((task, program, score, reconstruction)) = best else {
+    checkpoints.sort_by(|a, b| a.key().total_cmp(&b.key()));
+    let Some(best) = checkpoints.first() else {
         return Err(SynthError::Config("no restart to report".into()));
     };
     sink.event(TrainEvent::Program {
         step,
-        text: program.to_string(),
+        text: best.program.to_string(),
     });
     sink.event(TrainEvent::GraphicsProgram {
         step,
-        program: Box::new(program.clone()),
+        program: Box::new(best.program.clone()),
     });
     sink.event(TrainEvent::Metrics(MetricsReport {
         step,
         elapsed_seconds: started.elapsed().as_secs_f64(),
-        chamfer: score.chamfer,
-        iou: score.iou,
-        live_lines: program.live_lines(),
+        chamfer: best.score.chamfer,
+        iou: best.score.iou,
+        live_lines: best.program.live_lines(),
     }));
-    if let Reconstruction::Voxels(voxels) = &reconstruction {
+    if let Reconstruction::Voxels(voxels) = &best.reconstruction {
         let mut mesh = isosurface_of_grid(voxels);
         // Back into the normalized frame the program lives in.
         voxels.to_normalized_frame(&mut mesh);
         sink.event(TrainEvent::Mesh { step, mesh });
     }
-    Ok(Checkpoint {
-        step,
-        task,
-        program,
-        score,
-        reconstruction,
-        tensors,
-    })
+    Ok(checkpoints)
+}
+
+/// The shortest program (fewest live lines) whose Chamfer is within `tolerance` of the best
+/// one's; among equally short ones the better fitting, then the later.
+fn choose(seen: Vec<Checkpoint>, tolerance: f64) -> Option<Checkpoint> {
+    let best = seen.iter().map(Checkpoint::key).fold(f64::INFINITY, f64::min);
+    let bound = best * (1.0 + tolerance.max(0.0));
+    seen.into_iter()
+        .filter(|c| c.key() <= bound)
+        .min_by(|a, b| {
+            a.program
+                .live_lines()
+                .cmp(&b.program.live_lines())
+                .then(a.key().total_cmp(&b.key()))
+                .then(b.step.cmp(&a.step))
+        })
 }
 
 /// A discrete program seen at a report, with the soft program it came from.
