@@ -113,10 +113,7 @@ pub fn shapes_3d(data: &Path, samples: &Path) -> (Vec<SuiteShape>, Vec<String>) 
             name: "biplane-in-corner".into(),
             source: SuiteSource::Grid(shifted_to_far_corner(&grid)),
         }),
-        None => missing.push(format!(
-            "biplane-in-corner: needs {}",
-            biplane.display()
-        )),
+        None => missing.push(format!("biplane-in-corner: needs {}", biplane.display())),
     }
     shapes.push(SuiteShape {
         name: "thin-chair-128".into(),
@@ -167,19 +164,26 @@ pub fn thin_chair(resolution: usize) -> VoxelGrid {
     let cell = 1.0 / resolution as f32;
     let thin = 1.5 * cell; // half-width of a leg or a board
     let inside = |[x, y, z]: [f32; 3]| -> bool {
-        let b = |lo: [f32; 3], hi: [f32; 3]| (0..3).all(|a| (lo[a]..=hi[a]).contains(&[x, y, z][a]));
+        let b =
+            |lo: [f32; 3], hi: [f32; 3]| (0..3).all(|a| (lo[a]..=hi[a]).contains(&[x, y, z][a]));
         let (x0, x1, z0, z1) = (-0.5, -0.2, -0.5, -0.22);
         let seat = -0.3;
-        let legs = [(x0, z0), (x0, z1), (x1, z0), (x1, z1)].into_iter().any(|(lx, lz)| {
-            b([lx, -0.5, lz], [lx + 2.0 * thin, seat, lz + 2.0 * thin])
-        });
-        let seat_board = b([x0, seat, z0], [x1 + 2.0 * thin, seat + 2.0 * thin, z1 + 2.0 * thin]);
-        let back_posts = [x0, x1].into_iter().any(|lx| {
-            b([lx, seat, z0], [lx + 2.0 * thin, 0.1, z0 + 2.0 * thin])
-        });
+        let legs = [(x0, z0), (x0, z1), (x1, z0), (x1, z1)]
+            .into_iter()
+            .any(|(lx, lz)| b([lx, -0.5, lz], [lx + 2.0 * thin, seat, lz + 2.0 * thin]));
+        let seat_board = b(
+            [x0, seat, z0],
+            [x1 + 2.0 * thin, seat + 2.0 * thin, z1 + 2.0 * thin],
+        );
+        let back_posts = [x0, x1]
+            .into_iter()
+            .any(|lx| b([lx, seat, z0], [lx + 2.0 * thin, 0.1, z0 + 2.0 * thin]));
         let slats = (0..3).any(|i| {
             let y = -0.15 + 0.1 * i as f32;
-            b([x0, y, z0], [x1 + 2.0 * thin, y + 2.0 * thin, z0 + 2.0 * thin])
+            b(
+                [x0, y, z0],
+                [x1 + 2.0 * thin, y + 2.0 * thin, z0 + 2.0 * thin],
+            )
         });
         legs || seat_board || back_posts || slats
     };
@@ -270,9 +274,14 @@ pub fn markdown(rows: &[SuiteRow]) -> String {
     let three_d = rows.iter().any(|r| r.chamfer_x1000.is_some());
     let mut table = format!(
         "| shape | {} | IoU | live lines | ∪ / ∩ / − | mirror IoU | entropy start → end | seconds |\n|---|---|---|---|---|---|---|---|\n",
-        if three_d { "Chamfer ×1000" } else { "Chamfer px" }
+        if three_d {
+            "Chamfer ×1000"
+        } else {
+            "Chamfer px"
+        }
     );
-    let number = |v: Option<f64>, digits: usize| v.map_or("—".into(), |v| format!("{v:.digits$}"));
+    let number =
+        |v: Option<f64>, digits: usize| v.map_or("—".into(), |v| format!("{v:.digits$}"));
     for row in rows {
         let op = |name: &str| row.operators.get(name).copied().unwrap_or(0);
         table.push_str(&format!(

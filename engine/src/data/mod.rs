@@ -18,13 +18,13 @@ pub use crop::Crop;
 pub use hdf5::{U8Dataset, read_u8_dataset, read_voxel_dataset};
 pub use image2d::{PixelGrid, image_of_dataset, read_png};
 pub use mesh::{TriangleMesh, read_obj, read_off, read_ply, read_stl};
+pub use normalize::NORMALIZE_MARGIN_VOXELS;
 pub use pack::{resample, write_training_set};
 pub use procedural::{Furniture, generate};
 pub use sampling::{DEFAULT_SAMPLE_POINTS, PointSamples, sample_points};
 pub use voxelize::{
     MAX_VOXELIZE_RESOLUTION, voxelize, voxelize_normalized, voxelize_with_progress,
 };
-pub use normalize::NORMALIZE_MARGIN_VOXELS;
 pub use voxels::VoxelGrid;
 pub use winding::FastWinding;
 
@@ -101,8 +101,10 @@ pub fn read_shape(path: &std::path::Path, resolution: usize) -> Result<VoxelGrid
             .map_err(DataError::from)
             .and_then(|bytes| read_binvox(&bytes))
             .map_err(|err| err.in_file(path)),
-        "obj" | "off" | "stl" | "ply" => voxelize_normalized(&read_mesh(path)?, resolution, &|_| {})
-            .map_err(|err| err.in_file(path)),
+        "obj" | "off" | "stl" | "ply" => {
+            voxelize_normalized(&read_mesh(path)?, resolution, &|_| {})
+                .map_err(|err| err.in_file(path))
+        }
         other => Err(DataError::Unsupported {
             format: "shape",
             message: format!(

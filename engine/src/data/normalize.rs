@@ -27,7 +27,9 @@ impl VoxelGrid {
             return super::resample(self, resolution);
         };
         let source = self.resolution() as f32;
-        let extent = (0..3).map(|a| (hi[a] + 1 - lo[a]) as f32).fold(0.0, f32::max);
+        let extent = (0..3)
+            .map(|a| (hi[a] + 1 - lo[a]) as f32)
+            .fold(0.0, f32::max);
         let span = (resolution as f32 - 2.0 * NORMALIZE_MARGIN_VOXELS).max(1.0);
         // Already normalized (a mesh voxelized into the normalized cube, or this function's
         // own output): resampling again could only blur it.
@@ -122,9 +124,18 @@ mod tests {
         let model_lo = grid.model_centre(lo);
         let model_hi = grid.model_centre(hi);
         let voxel = grid.scale / 32.0;
-        assert!((model_lo[0] - voxel / 2.0 - 10.0).abs() < 1e-3, "{model_lo:?}");
-        assert!((model_hi[0] + voxel / 2.0 - 26.0).abs() < 1e-3, "{model_hi:?}");
-        assert!((model_lo[1] - voxel / 2.0 - 20.0).abs() < 1e-3, "{model_lo:?}");
+        assert!(
+            (model_lo[0] - voxel / 2.0 - 10.0).abs() < 1e-3,
+            "{model_lo:?}"
+        );
+        assert!(
+            (model_hi[0] + voxel / 2.0 - 26.0).abs() < 1e-3,
+            "{model_hi:?}"
+        );
+        assert!(
+            (model_lo[1] - voxel / 2.0 - 20.0).abs() < 1e-3,
+            "{model_lo:?}"
+        );
     }
 
     #[test]

@@ -34,11 +34,7 @@ pub fn voxelize_with_progress(
     resolution: usize,
     progress: &(dyn Fn(f32) + Sync),
 ) -> Result<VoxelGrid, DataError> {
-    check_resolution(resolution)?;
-    let winding = FastWinding::new(mesh);
-    Ok(voxelize_by(mesh, resolution, 0.0, progress, &|centres| {
-        winding.winding_numbers(centres)
-    }))
+    voxelize_fast(mesh, resolution, 0.0, progress)
 }
 
 /// [`voxelize`] into the frame [`VoxelGrid::normalized`] gives every target: the bounding
@@ -51,12 +47,22 @@ pub fn voxelize_normalized(
     resolution: usize,
     progress: &(dyn Fn(f32) + Sync),
 ) -> Result<VoxelGrid, DataError> {
+    voxelize_fast(mesh, resolution, NORMALIZE_MARGIN_VOXELS, progress)
+}
+
+/// The voxelization with [`FastWinding`] numbers and `margin` empty voxels.
+fn voxelize_fast(
+    mesh: &TriangleMesh,
+    resolution: usize,
+    margin: f32,
+    progress: &(dyn Fn(f32) + Sync),
+) -> Result<VoxelGrid, DataError> {
     check_resolution(resolution)?;
     let winding = FastWinding::new(mesh);
     Ok(voxelize_by(
         mesh,
         resolution,
-        NORMALIZE_MARGIN_VOXELS,
+        margin,
         progress,
         &|centres| winding.winding_numbers(centres),
     ))

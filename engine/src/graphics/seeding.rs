@@ -257,7 +257,10 @@ mod tests {
             } else {
                 assert!(in_hull, "{centre:?} {size:?}");
             }
-            assert!(size.iter().all(|&s| (2.0 / 32.0..=0.5 + 1e-6).contains(&s)), "{size:?}");
+            assert!(
+                size.iter().all(|&s| (2.0 / 32.0..=0.5 + 1e-6).contains(&s)),
+                "{size:?}"
+            );
             // Cavity parts fit inside the cup; wall parts span the cup across its cavity.
             if *cavity {
                 assert!(size[0].max(size[1]) <= 0.5 + 1e-6, "{size:?}");

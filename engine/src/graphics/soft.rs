@@ -293,8 +293,8 @@ impl FreeProgram {
                 let preferred_ops: Vec<usize> = (0..sketch.lines)
                     .map(|line| {
                         let part = index * parts + line % parts;
-                        let cavity = !init.cavity.is_empty()
-                            && init.cavity[part % init.cavity.len()];
+                        let cavity =
+                            !init.cavity.is_empty() && init.cavity[part % init.cavity.len()];
                         if cavity { difference } else { union }
                     })
                     .collect();
@@ -323,7 +323,11 @@ impl FreeProgram {
                     .flat_map(|i| {
                         let size = sizes.get(i % sizes.len().max(1));
                         (0..dim).map(move |a| {
-                            size.and_then(|s| s.get(a)).copied().unwrap_or(0.2).max(1e-3).ln()
+                            size.and_then(|s| s.get(a))
+                                .copied()
+                                .unwrap_or(0.2)
+                                .max(1e-3)
+                                .ln()
                         })
                     })
                     .collect();

@@ -496,7 +496,10 @@ fn report(
 /// The shortest program (fewest live lines) whose Chamfer is within `tolerance` of the best
 /// one's; among equally short ones the better fitting, then the later.
 fn choose(seen: Vec<Checkpoint>, tolerance: f64) -> Option<Checkpoint> {
-    let best = seen.iter().map(Checkpoint::key).fold(f64::INFINITY, f64::min);
+    let best = seen
+        .iter()
+        .map(Checkpoint::key)
+        .fold(f64::INFINITY, f64::min);
     let bound = best * (1.0 + tolerance.max(0.0));
     seen.into_iter()
         .filter(|c| c.key() <= bound)

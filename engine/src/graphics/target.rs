@@ -269,7 +269,11 @@ impl Target {
                     }
                 }
             }
-            if either == 0 { 0.0 } else { both as f64 / either as f64 }
+            if either == 0 {
+                0.0
+            } else {
+                both as f64 / either as f64
+            }
         };
         let mirror_iou = |axis: usize| {
             [-1, 0, 1]

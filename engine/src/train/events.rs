@@ -134,10 +134,10 @@ mod tests {
         // Two inputs, two lines: line 0 reads 2 choices, line 1 reads 3.
         let uniform = ArchitectureSnapshot {
             op: vec![vec![vec![0.25; 4]; 2]],
-            left: vec![vec![vec![0.5, 0.5, 0.0, 0.0], vec![1.0 / 3.0; 3]
-                .into_iter()
-                .chain([0.0])
-                .collect()]],
+            left: vec![vec![
+                vec![0.5, 0.5, 0.0, 0.0],
+                vec![1.0 / 3.0; 3].into_iter().chain([0.0]).collect(),
+            ]],
             ..ArchitectureSnapshot::default()
         };
         let uniform = ArchitectureSnapshot {
@@ -153,6 +153,9 @@ mod tests {
             ..ArchitectureSnapshot::default()
         };
         assert!(one_hot.mean_normalized_entropy().unwrap().abs() < 1e-9);
-        assert_eq!(ArchitectureSnapshot::default().mean_normalized_entropy(), None);
+        assert_eq!(
+            ArchitectureSnapshot::default().mean_normalized_entropy(),
+            None
+        );
     }
 }
