@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::needless_range_loop)] // Test helpers may panic on broken invariants.
 
-use burn::tensor::{Device, Distribution, Tensor, TensorData};
+use burn::tensor::{Device, Tensor, TensorData};
 use proptest::prelude::*;
 use rand::SeedableRng as _;
 use roap_engine::dsl::{Line, OpSet, Program};
@@ -124,16 +124,29 @@ fn gradients(
     lines: usize,
     points: usize,
 ) -> Gradients {
+    // Drawn from a local RNG, not burn's process-wide one: tests of this binary run in
+    // parallel, and fused and reference must see the same data.
     let device = cpu().autodiff();
-    device.seed(7);
-    let x = Tensor::<3>::random(
-        [tasks, inputs, points],
-        Distribution::Uniform(0.0, 1.0),
-        &device,
-    )
-    .require_grad();
-    let target = Tensor::<2>::random([tasks, points], Distribution::Bernoulli(0.5), &device);
-    let logits = ArchitectureLogits::random(tasks, inputs, lines, ops.len(), 1.0, &device);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let mut uniform = |dims: Vec<usize>, low: f32, high: f32| {
+        let count = dims.iter().product();
+        Tensor::<3>::from_data(
+            TensorData::new(random_inputs(&mut rng, 1, count, low, high), dims),
+            &device,
+        )
+    };
+    let x = uniform(vec![tasks, inputs, points], 0.0, 1.0).require_grad();
+    let target: Tensor<2> = uniform(vec![tasks, 1, points], 0.0, 1.0)
+        .greater_elem(0.5)
+        .float()
+        .reshape([tasks, points]);
+    let width = inputs + lines;
+    let logits = ArchitectureLogits {
+        op_logits: uniform(vec![tasks, lines, ops.len()], -1.5, 1.5),
+        left_logits: uniform(vec![tasks, lines, width], -1.5, 1.5),
+        right_logits: uniform(vec![tasks, lines, width], -1.5, 1.5),
+        inputs,
+    };
     let logits = ArchitectureLogits {
         op_logits: logits.op_logits.require_grad(),
         left_logits: logits.left_logits.require_grad(),

@@ -288,14 +288,26 @@ impl FreeProgram {
             .iter()
             .enumerate()
             .map(|(index, kind)| {
+                // Components start on different seeds (so they do not all fit the same
+                // spot): component `index` takes the lists' entries from `index · parts` on.
+                let seeds = |list_len: usize| -> Vec<usize> {
+                    (0..parts)
+                        .map(|i| (index * parts + i) % list_len.max(1))
+                        .collect()
+                };
                 // Line i's chained part is part i (cycled), so its cavity flag picks the
                 // operator the line leans to.
+                let cavity: Vec<bool> = seeds(init.cavity.len())
+                    .into_iter()
+                    .map(|i| init.cavity.get(i).copied().unwrap_or(false))
+                    .collect();
                 let preferred_ops: Vec<usize> = (0..sketch.lines)
                     .map(|line| {
-                        let part = index * parts + line % parts;
-                        let cavity =
-                            !init.cavity.is_empty() && init.cavity[part % init.cavity.len()];
-                        if cavity { difference } else { union }
+                        if cavity[line % parts] {
+                            difference
+                        } else {
+                            union
+                        }
                     })
                     .collect();
                 let logits = ArchitectureLogits::random(
@@ -307,21 +319,15 @@ impl FreeProgram {
                     device,
                 )
                 .with_bias(init.chain_bias, init.union_bias, &preferred_ops);
-                // Components start on different centres so they do not all fit the same spot.
-                let mut centres = init.centres.clone();
-                if !centres.is_empty() {
-                    let shift = (index * parts) % centres.len();
-                    centres.rotate_left(shift);
-                }
+                let centres: Vec<Vec<f32>> = seeds(init.centres.len())
+                    .into_iter()
+                    .filter_map(|i| init.centres.get(i).cloned())
+                    .collect();
                 let translation = initial_placement(parts, dim, &centres);
-                let mut sizes = init.sizes.clone();
-                if !sizes.is_empty() {
-                    let shift = (index * parts) % sizes.len();
-                    sizes.rotate_left(shift);
-                }
-                let log_size: Vec<f32> = (0..parts)
+                let log_size: Vec<f32> = seeds(init.sizes.len())
+                    .into_iter()
                     .flat_map(|i| {
-                        let size = sizes.get(i % sizes.len().max(1));
+                        let size = init.sizes.get(i);
                         (0..dim).map(move |a| {
                             size.and_then(|s| s.get(a))
                                 .copied()

@@ -232,7 +232,7 @@ impl Target {
     /// one cell off, which a one-cell-thin wing would otherwise read as asymmetry.
     pub fn symmetry(&self) -> Symmetry {
         let dim = self.dim();
-        let mirror_iou = |axis: usize, shift: isize| -> f64 {
+        let shifted_mirror_iou = |axis: usize, shift: isize| -> f64 {
             let (mut both, mut either) = (0usize, 0usize);
             let mut tally = |a: bool, b: bool| {
                 both += usize::from(a && b);
@@ -278,7 +278,7 @@ impl Target {
         let mirror_iou = |axis: usize| {
             [-1, 0, 1]
                 .into_iter()
-                .map(|shift| mirror_iou(axis, shift))
+                .map(|shift| shifted_mirror_iou(axis, shift))
                 .fold(0.0, f64::max)
         };
         let scores: Vec<f64> = (0..dim).map(mirror_iou).collect();

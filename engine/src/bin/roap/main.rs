@@ -207,27 +207,30 @@ enum MetricCommand {
     },
 }
 
+#[derive(clap::Args)]
+struct RelaxedExecArgs {
+    #[arg(long, default_value_t = 8)]
+    tasks: usize,
+    #[arg(long, default_value_t = 128)]
+    inputs: usize,
+    /// Code lines; a comma-separated list runs one configuration each.
+    #[arg(long, value_delimiter = ',', default_values_t = [10, 20, 30, 60])]
+    lines: Vec<usize>,
+    #[arg(long, default_value_t = 4096)]
+    points: usize,
+    #[arg(long, default_value_t = 20)]
+    iterations: usize,
+    #[arg(long, default_value_t = 3)]
+    warmup: usize,
+    /// Time burn's stock tensor ops instead of the fused CPU kernel.
+    #[arg(long)]
+    reference: bool,
+}
+
 #[derive(Subcommand)]
 enum BenchCommand {
     /// Forward + backward of the relaxed interpreter on random CSG programs.
-    RelaxedExec {
-        #[arg(long, default_value_t = 8)]
-        tasks: usize,
-        #[arg(long, default_value_t = 128)]
-        inputs: usize,
-        /// Code lines; a comma-separated list runs one configuration each.
-        #[arg(long, value_delimiter = ',', default_values_t = [10, 20, 30, 60])]
-        lines: Vec<usize>,
-        #[arg(long, default_value_t = 4096)]
-        points: usize,
-        #[arg(long, default_value_t = 20)]
-        iterations: usize,
-        #[arg(long, default_value_t = 3)]
-        warmup: usize,
-        /// Time burn's stock tensor ops instead of the fused CPU kernel.
-        #[arg(long)]
-        reference: bool,
-    },
+    RelaxedExec(RelaxedExecArgs),
     /// Per-shape synthesis with the default settings over a suite of real and hard shapes:
     /// one JSON line per shape, then a summary line; --out also keeps a Markdown table and
     /// every program.
@@ -565,12 +568,12 @@ fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> 
 fn run_bench(bench: &BenchCommand, choice: DeviceChoice) -> anyhow::Result<()> {
     match bench {
         BenchCommand::SynthSuite(args) => synth::run_suite(args, choice),
-        BenchCommand::RelaxedExec { .. } => run_relaxed_exec(bench, choice),
+        BenchCommand::RelaxedExec(args) => run_relaxed_exec(args, choice),
     }
 }
 
-fn run_relaxed_exec(bench: &BenchCommand, choice: DeviceChoice) -> anyhow::Result<()> {
-    let BenchCommand::RelaxedExec {
+fn run_relaxed_exec(args: &RelaxedExecArgs, choice: DeviceChoice) -> anyhow::Result<()> {
+    let RelaxedExecArgs {
         tasks,
         inputs,
         lines,
@@ -578,10 +581,7 @@ fn run_relaxed_exec(bench: &BenchCommand, choice: DeviceChoice) -> anyhow::Resul
         iterations,
         warmup,
         reference,
-    } = bench
-    else {
-        return Ok(());
-    };
+    } = args;
     let chosen = device::choose(choice)?;
     eprintln!("device: {}", chosen.description);
     let device = chosen.device.clone().autodiff();
