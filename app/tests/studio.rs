@@ -62,7 +62,7 @@ fn small_runs(steps: usize) -> Settings {
 }
 
 fn sample(name: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+    std::path::PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("tests run under cargo"))
         .join(format!("../samples/shapes/{name}.binvox"))
 }
 

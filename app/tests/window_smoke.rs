@@ -7,7 +7,6 @@
 
 #![allow(clippy::unwrap_used)] // Test helpers may panic on broken invariants.
 
-use std::path::Path;
 use std::process::Command;
 
 #[test]
@@ -16,7 +15,10 @@ fn the_window_synthesizes_a_sample_and_screenshots_it() {
     std::fs::create_dir_all(&out).unwrap();
     let screenshot = out.join("window.png");
     let frame_times = out.join("frames.json");
-    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/shapes/mug.binvox");
+    let sample = std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("tests run under cargo"),
+    )
+    .join("../samples/shapes/mug.binvox");
     let studio = env!("CARGO_BIN_EXE_roap-studio");
     assert!(
         Command::new("xvfb-run").arg("--help").output().is_ok(),

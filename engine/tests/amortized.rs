@@ -128,7 +128,10 @@ fn train_save_load_complete() {
 /// completion works on a fresh clone.
 #[test]
 fn bundled_checkpoint_completes_a_cropped_sample() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("tests run under cargo"),
+    )
+    .join("..");
     let device = Device::flex();
     let (policy, config) =
         checkpoint::load(&root.join("assets/checkpoints/procedural"), &device).unwrap();

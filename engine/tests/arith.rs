@@ -28,7 +28,13 @@ fn device_randomness() -> MutexGuard<'static, ()> {
 }
 
 fn subset() -> Dataset {
-    read_dataset(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/fashion-mnist")).unwrap()
+    read_dataset(
+        &std::path::PathBuf::from(
+            std::env::var_os("CARGO_MANIFEST_DIR").expect("tests run under cargo"),
+        )
+        .join("../samples/fashion-mnist"),
+    )
+    .unwrap()
 }
 
 fn train_quietly(

@@ -6,7 +6,10 @@ use roap_engine::data::{Furniture, generate, read_shape};
 
 #[test]
 fn bundled_shapes_match_the_generator() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/shapes");
+    let dir = std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("tests run under cargo"),
+    )
+    .join("../samples/shapes");
     for kind in Furniture::ALL {
         let path = dir.join(format!("{}.binvox", kind.name()));
         let bundled = read_shape(&path, 64).unwrap();

@@ -6,7 +6,10 @@ use std::process::Command;
 
 #[test]
 fn synth_writes_program_meshes_and_metrics() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("tests run under cargo"),
+    )
+    .join("..");
     let out = std::env::temp_dir().join(format!("roap-cli-synth-{}", std::process::id()));
     let status = Command::new(env!("CARGO_BIN_EXE_roap"))
         .args(["--device", "cpu", "synth"])

@@ -8,9 +8,11 @@ use roap_engine::data::read_shape;
 use roap_engine::metrics;
 
 fn shared(relative: &str) -> Option<PathBuf> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/data")
-        .join(relative);
+    let path = std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("tests run under cargo"),
+    )
+    .join("../../shared/data")
+    .join(relative);
     if path.exists() {
         Some(path)
     } else {

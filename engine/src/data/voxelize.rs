@@ -333,10 +333,10 @@ mod tests {
 
     /// The meshes in ../shared/data/meshes, or `None` (saying so) where it is absent.
     fn shared_meshes() -> Option<Vec<(&'static str, TriangleMesh)>> {
-        let dir = std::path::Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../shared/data/meshes"
-        ));
+        let dir = std::path::PathBuf::from(
+            std::env::var_os("CARGO_MANIFEST_DIR").expect("tests run under cargo"),
+        )
+        .join("../../shared/data/meshes");
         if !dir.exists() {
             eprintln!(
                 "skipped: {} is absent (../shared/data is not part of the repository)",
