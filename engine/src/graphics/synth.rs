@@ -494,8 +494,13 @@ fn report(
 }
 
 /// The shortest program (fewest live lines) whose Chamfer is within `tolerance` of the best
-/// one's; among equally short ones the better fitting, then the later.
-fn choose(seen: Vec<Checkpoint>, tolerance: f64) -> Option<Checkpoint> {
+/// one's; among equally short ones the better fitting, then the later. The starting program
+/// (step 0) is only a fallback: it is the seeding's guess, not a found program, and a run
+/// that hands it back looks like one that never ran.
+fn choose(mut seen: Vec<Checkpoint>, tolerance: f64) -> Option<Checkpoint> {
+    if seen.iter().any(|c| c.step > 0) {
+        seen.retain(|c| c.step > 0);
+    }
     let best = seen
         .iter()
         .map(Checkpoint::key)
