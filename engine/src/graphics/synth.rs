@@ -60,6 +60,10 @@ pub struct SynthConfig {
     /// Of the discrete programs the reports saw, the shortest whose Chamfer is within this
     /// fraction of the best one is kept: a user wants the simplest program that fits.
     pub simplicity_tolerance: f64,
+    /// After the search: steps that fit the kept program's parts with its architecture
+    /// frozen, so the parts fit the discrete program the user gets rather than the soft
+    /// mixture they were trained under. Part of `steps`, at most a quarter of them.
+    pub polish_steps: usize,
     /// `false`: plain softmax, the "w/o gumbel-softmax" ablation.
     pub gumbel: bool,
     /// See [`Initialization::chain_bias`].
@@ -81,7 +85,7 @@ impl Default for SynthConfig {
     fn default() -> Self {
         Self {
             sketch: SketchConfig::synthesis_3d(),
-            steps: 800,
+            steps: 1000,
             sample_points: crate::data::DEFAULT_SAMPLE_POINTS,
             batch_points: 4096,
             // Slower than the parts, so operators are chosen after the parts have settled.
@@ -96,6 +100,7 @@ impl Default for SynthConfig {
             min_samples: 2,
             restarts: 2,
             simplicity_tolerance: 0.1,
+            polish_steps: 200,
             gumbel: true,
             chain_bias: CHAIN_PRIOR,
             union_bias: UNION_PRIOR,
@@ -248,11 +253,9 @@ pub fn synthesize(
     }
     device.seed(config.seed);
     let dim = sketch.dim;
-    let (points, labels) = target.samples(config.sample_points.max(1), config.seed);
-    let pool = labels.len();
-    let batch = config.batch_points.clamp(1, pool);
-    let points = Tensor::<2>::from_data(TensorData::new(points, [pool, dim]), device);
-    let labels = Tensor::<1>::from_data(TensorData::new(labels, [pool]), device);
+    let mut batches = PointBatches::new(target, config, device);
+    let polish_steps = config.polish_steps.min(config.steps / 4);
+    let search_steps = config.steps - polish_steps;
 
     let symmetry = target.symmetry();
     let seeds = seed_parts(
@@ -277,25 +280,22 @@ pub fn synthesize(
     let mut architecture_optimizer = AdamConfig::new().with_epsilon(1e-5).init();
     let mut shape_optimizer = AdamConfig::new().with_epsilon(1e-5).init();
     let schedule = Schedule {
-        total_steps: config.steps,
+        total_steps: search_steps,
         temperature: config.temperature.clone(),
         length_penalty: config.length_penalty,
     };
-    let mut rng = rand::rngs::StdRng::seed_from_u64(config.seed ^ 0xba7c4);
-    let mut order: Vec<i64> = (0..pool as i64).collect();
-    let mut cursor = pool;
     let k = config.min_samples.max(1);
     let mut final_loss = f64::NAN;
     let mut stop = StopReason::Finished;
     let mut steps_run = 0;
-    let mut last_good: Option<ProgramTensors> = None;
+    let mut last_good: Option<FreeProgram> = None;
     // Min-sampling over time: late steps at low temperature can flip an argmax for the
     // worse, so the run chooses among every discrete program the reports saw.
     let mut seen: Vec<Checkpoint> = Vec::new();
     let mut entropy_start = None;
     // The restart whose program the last report scored best: the one α snapshots show.
     let mut leader = 0;
-    for step in 0..config.steps {
+    for step in 0..search_steps {
         if !control.checkpoint() {
             stop = StopReason::Cancelled;
             break;
@@ -310,26 +310,11 @@ pub fn synthesize(
             sink.event(TrainEvent::Architecture(seen));
         }
         if step % config.report_every.max(1) == 0 {
-            let restarts = report(target, sketch, config, &tensors, step, started, sink)?;
+            let restarts = report(target, sketch, config, &model, None, step, started, sink)?;
             leader = restarts.first().map_or(0, |c| c.task);
             seen.extend(restarts);
         }
-        // A fresh batch of the sample pool, without replacement within a pass.
-        if cursor + batch > pool {
-            order.shuffle(&mut rng);
-            cursor = 0;
-        }
-        let indices = Tensor::<1, Int>::from_data(
-            TensorData::new(order[cursor..cursor + batch].to_vec(), [batch]),
-            device,
-        );
-        cursor += batch;
-        let batch_points = points
-            .clone()
-            .select(0, indices.clone())
-            .unsqueeze_dim::<3>(0)
-            .repeat_dim(0, tasks);
-        let batch_labels = labels.clone().select(0, indices).unsqueeze_dim::<2>(0);
+        let (batch_points, batch_labels) = batches.next(tasks);
         let relaxation = if config.gumbel {
             Relaxation::GumbelSoftmax { temperature }
         } else {
@@ -371,7 +356,7 @@ pub fn synthesize(
         let mut grads = loss.backward();
         let architecture_grads = GradientsParams::from_module(&mut grads, &model.architecture);
         let shape_grads = GradientsParams::from_module(&mut grads, &model.shapes);
-        last_good = Some(tensors.detached());
+        last_good = Some(model.clone());
         model.architecture = architecture_optimizer.step(
             config.architecture_learning_rate,
             model.architecture,
@@ -381,41 +366,54 @@ pub fn synthesize(
         steps_run = step + 1;
     }
 
-    let tensors = match (stop, last_good) {
-        (StopReason::NonFiniteLoss, Some(good)) => good,
-        _ => model.tensors(sketch).detached(),
-    };
+    if let (StopReason::NonFiniteLoss, Some(good)) = (stop, last_good) {
+        model = good;
+    }
     seen.extend(report(
-        target, sketch, config, &tensors, steps_run, started, sink,
+        target, sketch, config, &model, None, steps_run, started, sink,
     )?);
     let chosen = choose(seen, config.simplicity_tolerance)
         .ok_or_else(|| SynthError::Config("no program to keep".into()))?;
     // α at the end, of the restart whose program is kept.
     let end = snapshot(
-        &tensors,
+        &model.tensors(sketch).detached(),
         steps_run,
         schedule.temperature(steps_run.saturating_sub(1)),
         chosen.task,
     );
     let entropy_end = end.mean_normalized_entropy();
     sink.event(TrainEvent::Architecture(end));
-    let Checkpoint {
-        step: chosen_step,
-        task: chosen_task,
-        program,
-        score,
-        reconstruction,
-        tensors,
-    } = chosen;
+    let chosen_step = chosen.step;
     let soft_chamfer = soft_chamfer(
         target,
         sketch,
         config,
-        &tensors,
-        chosen_task,
+        &chosen.model.tensors(sketch).detached(),
+        chosen.task,
         schedule.temperature(chosen_step),
         device,
     );
+    let chosen = if stop == StopReason::Finished && polish_steps > 0 {
+        let polish = Polish {
+            target,
+            config,
+            first_step: steps_run,
+            steps: polish_steps,
+            started,
+        };
+        let (polished, ran, polish_stop) = polish.run(chosen, &mut batches, sink, control)?;
+        steps_run += ran;
+        stop = polish_stop;
+        polished
+    } else {
+        chosen
+    };
+    let Checkpoint {
+        program,
+        score,
+        reconstruction,
+        ..
+    } = chosen;
     sink.event(TrainEvent::Program {
         step: steps_run,
         text: program.to_string(),
@@ -441,18 +439,24 @@ pub fn synthesize(
 
 /// Discretizes and scores every restart, and emits the best one's program, metrics and
 /// mesh. Returns every restart's checkpoint, the best first.
+#[allow(clippy::too_many_arguments)] // One call site's worth of context.
 fn report(
     target: &Target,
     sketch: &SketchConfig,
     config: &SynthConfig,
-    tensors: &ProgramTensors,
+    model: &FreeProgram,
+    only_task: Option<usize>,
     step: usize,
     started: Instant,
     sink: &mut dyn EventSink,
 ) -> Result<Vec<Checkpoint>, SynthError> {
-    let tensors = tensors.detached();
-    let mut checkpoints = Vec::with_capacity(tensors.tasks());
-    for task in 0..tensors.tasks() {
+    let tensors = model.tensors(sketch).detached();
+    let tasks = match only_task {
+        Some(task) => task..task + 1,
+        None => 0..tensors.tasks(),
+    };
+    let mut checkpoints = Vec::with_capacity(tasks.len());
+    for task in tasks {
         let program = tensors.discretize(sketch, task)?;
         let reconstruction = rasterise(target, &program, config.eval_resolution);
         let score = target.score(&reconstruction, config.seed);
@@ -462,7 +466,7 @@ fn report(
             program,
             score,
             reconstruction,
-            tensors: tensors.clone(),
+            model: model.clone(),
         });
     }
     checkpoints.sort_by(|a, b| a.key().total_cmp(&b.key()));
@@ -525,13 +529,160 @@ struct Checkpoint {
     program: GraphicsProgram,
     score: Score,
     reconstruction: Reconstruction,
-    tensors: ProgramTensors,
+    /// The parameters of every restart at that report.
+    model: FreeProgram,
 }
 
 impl Checkpoint {
     /// Lower is better; a program without surface is worst.
     fn key(&self) -> f64 {
         self.score.chamfer.unwrap_or(f64::INFINITY)
+    }
+}
+
+/// Batches of the labelled sample pool (drawn once, IM-NET style), without replacement
+/// within a pass.
+struct PointBatches {
+    points: Tensor<2>, // [pool, D]
+    labels: Tensor<1>, // [pool]
+    order: Vec<i64>,
+    cursor: usize,
+    batch: usize,
+    rng: rand::rngs::StdRng,
+}
+
+impl PointBatches {
+    fn new(target: &Target, config: &SynthConfig, device: &Device) -> Self {
+        let (points, labels) = target.samples(config.sample_points.max(1), config.seed);
+        let pool = labels.len();
+        Self {
+            points: Tensor::from_data(TensorData::new(points, [pool, target.dim()]), device),
+            labels: Tensor::from_data(TensorData::new(labels, [pool]), device),
+            order: (0..pool as i64).collect(),
+            cursor: pool,
+            batch: config.batch_points.clamp(1, pool),
+            rng: rand::rngs::StdRng::seed_from_u64(config.seed ^ 0xba7c4),
+        }
+    }
+
+    /// The next batch for `tasks` tasks: points `[tasks, B, D]`, labels `[1, B]`.
+    fn next(&mut self, tasks: usize) -> (Tensor<3>, Tensor<2>) {
+        if self.cursor + self.batch > self.order.len() {
+            self.order.shuffle(&mut self.rng);
+            self.cursor = 0;
+        }
+        let indices = &self.order[self.cursor..self.cursor + self.batch];
+        self.cursor += self.batch;
+        let indices = Tensor::<1, Int>::from_data(
+            TensorData::new(indices.to_vec(), [self.batch]),
+            &self.labels.device(),
+        );
+        let points = self
+            .points
+            .clone()
+            .select(0, indices.clone())
+            .unsqueeze_dim::<3>(0)
+            .repeat_dim(0, tasks);
+        let labels = self.labels.clone().select(0, indices).unsqueeze_dim::<2>(0);
+        (points, labels)
+    }
+}
+
+/// The temperature that freezes α at its mode while polishing: softmax at it is one-hot
+/// unless two logits tie to within about 0.01.
+const FROZEN_TEMPERATURE: f64 = 1e-3;
+
+/// The last stage of a run: the kept program's architecture is frozen at its mode and its
+/// library entries at their argmax, so the loss sees exactly the discrete program, and only
+/// its parts, transforms and library entries move.
+struct Polish<'a> {
+    target: &'a Target,
+    config: &'a SynthConfig,
+    /// The step number of its first step (after the search's).
+    first_step: usize,
+    steps: usize,
+    started: Instant,
+}
+
+impl Polish<'_> {
+    /// The better of `chosen` and its polished self (by Chamfer, never longer), the steps
+    /// run and how they ended.
+    fn run(
+        &self,
+        chosen: Checkpoint,
+        batches: &mut PointBatches,
+        sink: &mut dyn EventSink,
+        control: &RunControl,
+    ) -> Result<(Checkpoint, usize, StopReason), SynthError> {
+        let (config, sketch) = (self.config, &self.config.sketch);
+        let mut model = chosen.model.clone();
+        let tasks = model.tensors(sketch).tasks();
+        let task = chosen.task;
+        let mut optimizer = AdamConfig::new().with_epsilon(1e-5).init();
+        let draw = Draw {
+            relaxation: Relaxation::Softmax {
+                temperature: FROZEN_TEMPERATURE,
+            },
+            retrieval: Retrieval::Hard,
+            samples: 1,
+            include_mode: false,
+        };
+        let mut stop = StopReason::Finished;
+        let mut ran = 0;
+        for i in 0..self.steps {
+            if !control.checkpoint() {
+                stop = StopReason::Cancelled;
+                break;
+            }
+            let mut tensors = model.tensors(sketch);
+            for component in &mut tensors.components {
+                component.logits = component.logits.map(Tensor::detach);
+            }
+            let (points, labels) = batches.next(tasks);
+            let occupancy = tensors.evaluate(sketch, &points, draw).occupancy; // [R, N]
+            let [_, n] = occupancy.dims();
+            let fit = config
+                .loss
+                .per_row(occupancy.slice([task..task + 1, 0..n]), labels)
+                .mean();
+            let value = scalar(&fit);
+            if !value.is_finite() {
+                // The model of the last finite step stays.
+                stop = StopReason::NonFiniteLoss;
+                break;
+            }
+            sink.event(TrainEvent::Step(StepReport {
+                step: self.first_step + i,
+                total_steps: config.steps,
+                loss: value,
+                fit_loss: value,
+                temperature: FROZEN_TEMPERATURE,
+                length_weight: 0.0,
+                expected_length: chosen.program.live_lines() as f64,
+            }));
+            let mut grads = fit.backward();
+            let shape_grads = GradientsParams::from_module(&mut grads, &model.shapes);
+            model.shapes = optimizer.step(config.shape_learning_rate, model.shapes, shape_grads);
+            ran = i + 1;
+        }
+        if ran == 0 {
+            return Ok((chosen, 0, stop));
+        }
+        let polished = report(
+            self.target,
+            sketch,
+            config,
+            &model,
+            Some(task),
+            self.first_step + ran,
+            self.started,
+            sink,
+        )?
+        .pop();
+        let better = polished.filter(|p| {
+            p.key() <= chosen.key() && p.program.live_lines() <= chosen.program.live_lines()
+        });
+        Ok((better.unwrap_or(chosen), ran, stop))
     }
 }
 
