@@ -1,4 +1,4 @@
-//! Writing results: the program (text, JSON), its surface (OBJ / STL / PLY), its parts
+//! Writing results: the program (text, JSON, OpenSCAD), its surface (OBJ / STL / PLY), its parts
 //! (one coloured PLY or OBJ), and screenshots (PNG). Every file is written atomically, so a
 //! failure (a full disk, a read-only folder) leaves what was there before.
 
@@ -7,20 +7,23 @@ use std::path::Path;
 use roap_engine::data::{TriangleMesh, VoxelGrid};
 use roap_engine::export::{ColoredPart, MeshFormat, write_atomically, write_mesh, write_parts};
 use roap_engine::graphics::GraphicsProgram;
+use roap_engine::graphics::openscad::{DEFAULT_PART_RESOLUTION, to_openscad};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExportKind {
     ProgramText,
     ProgramJson,
+    OpenScad,
     Mesh,
     Parts,
     Screenshot,
 }
 
 impl ExportKind {
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::ProgramText,
         Self::ProgramJson,
+        Self::OpenScad,
         Self::Mesh,
         Self::Parts,
         Self::Screenshot,
@@ -30,6 +33,7 @@ impl ExportKind {
         match self {
             Self::ProgramText => "Program as text…",
             Self::ProgramJson => "Program as JSON…",
+            Self::OpenScad => "OpenSCAD (CSG tree)…",
             Self::Mesh => "Mesh (OBJ / STL / PLY)…",
             Self::Parts => "Parts (coloured PLY / OBJ)…",
             Self::Screenshot => "Screenshot (PNG)…",
@@ -40,6 +44,7 @@ impl ExportKind {
         match self {
             Self::ProgramText => format!("{shape}_program.txt"),
             Self::ProgramJson => format!("{shape}_program.json"),
+            Self::OpenScad => format!("{shape}_program.scad"),
             Self::Mesh => format!("{shape}_program.obj"),
             Self::Parts => format!("{shape}_parts.ply"),
             Self::Screenshot => format!("{shape}_roap.png"),
@@ -51,6 +56,7 @@ impl ExportKind {
         match self {
             Self::ProgramText => &[("Text", &["txt"])],
             Self::ProgramJson => &[("JSON", &["json"])],
+            Self::OpenScad => &[("OpenSCAD", &["scad"])],
             Self::Mesh => &[("Meshes", &["obj", "stl", "ply"])],
             Self::Parts => &[("Coloured meshes", &["ply", "obj"])],
             Self::Screenshot => &[("PNG", &["png"])],
@@ -103,6 +109,12 @@ fn encode(kind: ExportKind, path: &Path, data: &ExportData) -> Result<Vec<u8>, S
         ExportKind::ProgramJson => {
             let program = data.program.as_ref().ok_or_else(|| nothing("program"))?;
             bytes = serde_json::to_vec_pretty(program).map_err(|err| err.to_string())?;
+        }
+        ExportKind::OpenScad => {
+            let program = data.program.as_ref().ok_or_else(|| nothing("program"))?;
+            bytes = to_openscad(program, data.frame.as_ref(), DEFAULT_PART_RESOLUTION)
+                .map_err(|err| err.to_string())?
+                .into_bytes();
         }
         ExportKind::Mesh => {
             let surface = data.surface.as_ref().ok_or_else(|| nothing("3D surface"))?;

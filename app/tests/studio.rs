@@ -359,6 +359,7 @@ fn exports_write_files_atomically_and_report_failures() {
     for (kind, name) in [
         (ExportKind::ProgramText, "p.txt"),
         (ExportKind::ProgramJson, "p.json"),
+        (ExportKind::OpenScad, "p.scad"),
         (ExportKind::Mesh, "m.stl"),
         (ExportKind::Parts, "parts.ply"),
     ] {
@@ -375,6 +376,8 @@ fn exports_write_files_atomically_and_report_failures() {
     let json = std::fs::read_to_string(dir.join("p.json")).unwrap();
     let back: GraphicsProgram = serde_json::from_str(&json).unwrap();
     assert_eq!(back.live_lines(), 1);
+    let scad = std::fs::read_to_string(dir.join("p.scad")).unwrap();
+    assert!(scad.contains("polyhedron("), "{scad}");
     let mesh = roap_engine::data::read_mesh(&dir.join("m.stl")).unwrap();
     assert!(!mesh.triangles.is_empty());
     // Into a folder that does not exist: an error in the UI, nothing written, no panic.

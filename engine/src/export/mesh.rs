@@ -39,15 +39,21 @@ pub struct ColoredPart {
 /// `[-0.5, 0.5]³` (sample `i` at `(i + 0.5) / resolution − 0.5`). Vertices come out in that
 /// normalized frame. Occupancy is expected in [0, 1], 1 inside.
 pub fn isosurface_of_fn(resolution: usize, occupancy: impl Fn([f32; 3]) -> f32) -> TriangleMesh {
-    let r = resolution.max(1);
+    isosurface_of_box([resolution; 3], occupancy)
+}
+
+/// [`isosurface_of_fn`] with its own number of samples along each axis (sample `i` of axis
+/// `a` at `(i + 0.5) / samples[a] − 0.5`), for boxes much longer one way than another.
+pub fn isosurface_of_box(samples: [usize; 3], occupancy: impl Fn([f32; 3]) -> f32) -> TriangleMesh {
+    let r = samples.map(|n| n.max(1));
     // One layer of outside samples around the grid closes the surface at the border.
-    let padded = r + 2;
-    let shape = RuntimeShape::<u32, 3>::new([padded as u32; 3]);
-    let mut field = vec![1.0f32; padded.pow(3)];
-    for x in 0..r {
-        for y in 0..r {
-            for z in 0..r {
-                let p = [x, y, z].map(|i| (i as f32 + 0.5) / r as f32 - 0.5);
+    let padded = r.map(|n| n + 2);
+    let shape = RuntimeShape::<u32, 3>::new(padded.map(|n| n as u32));
+    let mut field = vec![1.0f32; padded.iter().product()];
+    for x in 0..r[0] {
+        for y in 0..r[1] {
+            for z in 0..r[2] {
+                let p = [0, 1, 2].map(|a| ([x, y, z][a] as f32 + 0.5) / r[a] as f32 - 0.5);
                 // Negative inside, as surface nets expects of a signed distance.
                 let at = shape.linearize([x as u32 + 1, y as u32 + 1, z as u32 + 1]) as usize;
                 field[at] = 0.5 - occupancy(p);
@@ -55,12 +61,18 @@ pub fn isosurface_of_fn(resolution: usize, occupancy: impl Fn([f32; 3]) -> f32) 
         }
     }
     let mut buffer = SurfaceNetsBuffer::default();
-    surface_nets(&field, &shape, [0; 3], [padded as u32 - 1; 3], &mut buffer);
+    surface_nets(
+        &field,
+        &shape,
+        [0; 3],
+        padded.map(|n| n as u32 - 1),
+        &mut buffer,
+    );
     // Sample k of the padded array sits at normalized (k − 1 + 0.5) / r − 0.5.
     let vertices = buffer
         .positions
         .iter()
-        .map(|p| p.map(|k| (k - 0.5) / r as f32 - 0.5))
+        .map(|p| [0, 1, 2].map(|a| (p[a] - 0.5) / r[a] as f32 - 0.5))
         .collect();
     let triangles = buffer
         .indices

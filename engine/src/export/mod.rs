@@ -3,7 +3,8 @@
 mod mesh;
 
 pub use mesh::{
-    ColoredPart, MeshFormat, isosurface_of_fn, isosurface_of_grid, write_mesh, write_parts,
+    ColoredPart, MeshFormat, isosurface_of_box, isosurface_of_fn, isosurface_of_grid, write_mesh,
+    write_parts,
 };
 
 /// What can go wrong writing results.

@@ -5,6 +5,7 @@
 
 pub mod amortized;
 pub mod meshes;
+pub mod openscad;
 pub mod parts;
 pub mod parts_kernel;
 mod parts_op;

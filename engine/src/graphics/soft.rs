@@ -424,6 +424,57 @@ impl FreeProgram {
         }
     }
 
+    /// Restart `task` alone, as fresh parameters (a one-task program) sharing nothing with
+    /// `self`: a stage that works on one restart pays for one.
+    pub fn task(&self, task: usize) -> FreeProgram {
+        fn row<const D: usize>(p: &Param<Tensor<D>>, task: usize) -> Param<Tensor<D>> {
+            Param::from_tensor(p.val().narrow(0, task, 1).detach())
+        }
+        fn rows<const D: usize>(
+            p: &Option<Param<Tensor<D>>>,
+            task: usize,
+        ) -> Option<Param<Tensor<D>>> {
+            p.as_ref().map(|p| row(p, task))
+        }
+        let fresh = |p: &Param<Tensor<2>>| Param::from_tensor(p.val().detach());
+        FreeProgram {
+            architecture: FreeArchitecture {
+                components: self
+                    .architecture
+                    .components
+                    .iter()
+                    .map(|l| FreeLogits {
+                        op_logits: row(&l.op_logits, task),
+                        left_logits: row(&l.left_logits, task),
+                        right_logits: row(&l.right_logits, task),
+                    })
+                    .collect(),
+            },
+            shapes: FreeShapes {
+                components: self
+                    .shapes
+                    .components
+                    .iter()
+                    .map(|c| FreeGeometry {
+                        translation: row(&c.translation, task),
+                        log_size: row(&c.log_size, task),
+                        shear: row(&c.shear, task),
+                        warp_query: rows(&c.warp_query, task),
+                        surface_query: rows(&c.surface_query, task),
+                        flip: rows(&c.flip, task),
+                        step: rows(&c.step, task),
+                        count_logits: rows(&c.count_logits, task),
+                        gate: rows(&c.gate, task),
+                    })
+                    .collect(),
+                library: self.shapes.library.as_ref().map(|l| Library {
+                    warps: fresh(&l.warps),
+                    surfaces: fresh(&l.surfaces),
+                }),
+            },
+        }
+    }
+
     /// The current parameters as plain tensors (tracked for autodiff).
     pub fn tensors(&self, sketch: &SketchConfig) -> ProgramTensors {
         let parts = sketch.part_count();

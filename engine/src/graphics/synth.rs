@@ -310,7 +310,7 @@ pub fn synthesize(
             sink.event(TrainEvent::Architecture(seen));
         }
         if step % config.report_every.max(1) == 0 {
-            let restarts = report(target, sketch, config, &model, None, step, started, sink)?;
+            let restarts = report(target, sketch, config, &model, step, started, sink)?;
             leader = restarts.first().map_or(0, |c| c.task);
             seen.extend(restarts);
         }
@@ -370,10 +370,11 @@ pub fn synthesize(
         model = good;
     }
     seen.extend(report(
-        target, sketch, config, &model, None, steps_run, started, sink,
+        target, sketch, config, &model, steps_run, started, sink,
     )?);
-    let chosen = choose(seen, config.simplicity_tolerance)
+    let chosen_index = choose(&seen, config.simplicity_tolerance)
         .ok_or_else(|| SynthError::Config("no program to keep".into()))?;
+    let chosen = &seen[chosen_index];
     // α at the end, of the restart whose program is kept.
     let end = snapshot(
         &model.tensors(sketch).detached(),
@@ -383,7 +384,7 @@ pub fn synthesize(
     );
     let entropy_end = end.mean_normalized_entropy();
     sink.event(TrainEvent::Architecture(end));
-    let chosen_step = chosen.step;
+    let mut chosen_step = chosen.step;
     let soft_chamfer = soft_chamfer(
         target,
         sketch,
@@ -394,19 +395,38 @@ pub fn synthesize(
         device,
     );
     let chosen = if stop == StopReason::Finished && polish_steps > 0 {
-        let polish = Polish {
-            target,
-            config,
-            first_step: steps_run,
-            steps: polish_steps,
-            started,
-        };
-        let (polished, ran, polish_stop) = polish.run(chosen, &mut batches, sink, control)?;
-        steps_run += ran;
-        stop = polish_stop;
-        polished
+        let candidates = polish_candidates(&seen, chosen_index, config.simplicity_tolerance);
+        let per_candidate = polish_steps / candidates.len();
+        let mut polished = Vec::with_capacity(candidates.len());
+        for (i, &index) in candidates.iter().enumerate() {
+            let polish = Polish {
+                target,
+                config,
+                first_step: steps_run,
+                // The last candidate takes the remainder, so the run ends at `config.steps`.
+                steps: if i + 1 == candidates.len() {
+                    polish_steps - per_candidate * i
+                } else {
+                    per_candidate
+                },
+                started,
+            };
+            let (checkpoint, ran, polish_stop) =
+                polish.run(&seen[index], &mut batches, sink, control)?;
+            steps_run += ran;
+            polished.push(checkpoint);
+            stop = polish_stop;
+            if stop != StopReason::Finished {
+                break;
+            }
+        }
+        let kept = choose(&polished, config.simplicity_tolerance)
+            .ok_or_else(|| SynthError::Config("no program to keep".into()))?;
+        let kept = polished.swap_remove(kept);
+        chosen_step = kept.step;
+        kept
     } else {
-        chosen
+        seen.swap_remove(chosen_index)
     };
     let Checkpoint {
         program,
@@ -445,18 +465,13 @@ fn report(
     sketch: &SketchConfig,
     config: &SynthConfig,
     model: &FreeProgram,
-    only_task: Option<usize>,
     step: usize,
     started: Instant,
     sink: &mut dyn EventSink,
 ) -> Result<Vec<Checkpoint>, SynthError> {
     let tensors = model.tensors(sketch).detached();
-    let tasks = match only_task {
-        Some(task) => task..task + 1,
-        None => 0..tensors.tasks(),
-    };
-    let mut checkpoints = Vec::with_capacity(tasks.len());
-    for task in tasks {
+    let mut checkpoints = Vec::with_capacity(tensors.tasks());
+    for task in 0..tensors.tasks() {
         let program = tensors.discretize(sketch, task)?;
         let reconstruction = rasterise(target, &program, config.eval_resolution);
         let score = target.score(&reconstruction, config.seed);
@@ -501,27 +516,82 @@ fn report(
 /// one's; among equally short ones the better fitting, then the later. The starting program
 /// (step 0) is only a fallback: it is the seeding's guess, not a found program, and a run
 /// that hands it back looks like one that never ran.
-fn choose(mut seen: Vec<Checkpoint>, tolerance: f64) -> Option<Checkpoint> {
-    if seen.iter().any(|c| c.step > 0) {
-        seen.retain(|c| c.step > 0);
-    }
-    let best = seen
-        .iter()
-        .map(Checkpoint::key)
+fn choose(seen: &[Checkpoint], tolerance: f64) -> Option<usize> {
+    let found = seen.iter().any(|c| c.step > 0);
+    let eligible = || {
+        seen.iter()
+            .enumerate()
+            .filter(move |(_, c)| !found || c.step > 0)
+    };
+    let best = eligible()
+        .map(|(_, c)| c.key())
         .fold(f64::INFINITY, f64::min);
     let bound = best * (1.0 + tolerance.max(0.0));
-    seen.into_iter()
-        .filter(|c| c.key() <= bound)
-        .min_by(|a, b| {
+    eligible()
+        .filter(|(_, c)| c.key() <= bound)
+        .min_by(|(_, a), (_, b)| {
             a.program
                 .live_lines()
                 .cmp(&b.program.live_lines())
                 .then(a.key().total_cmp(&b.key()))
                 .then(b.step.cmp(&a.step))
         })
+        .map(|(i, _)| i)
 }
 
+/// The programs worth polishing: the chosen one, the best-fitting one, and the best fitting
+/// of each shorter length within `POLISH_REACH` × the simplicity tolerance of the best, the
+/// shortest first (polish may bring a shorter program within the tolerance), at most
+/// [`POLISH_CANDIDATES`] in all.
+fn polish_candidates(seen: &[Checkpoint], chosen: usize, tolerance: f64) -> Vec<usize> {
+    let found = seen.iter().any(|c| c.step > 0);
+    let eligible: Vec<usize> = (0..seen.len())
+        .filter(|&i| !found || seen[i].step > 0)
+        .collect();
+    let best = eligible
+        .iter()
+        .copied()
+        .min_by(|&a, &b| seen[a].key().total_cmp(&seen[b].key()))
+        .unwrap_or(chosen);
+    let bound = seen[best].key() * (1.0 + POLISH_REACH * tolerance.max(0.0));
+    let chosen_lines = seen[chosen].program.live_lines();
+    let mut shorter: Vec<usize> = Vec::new();
+    for &i in &eligible {
+        let lines = seen[i].program.live_lines();
+        if lines >= chosen_lines || seen[i].key() > bound {
+            continue;
+        }
+        match shorter
+            .iter_mut()
+            .find(|j| seen[**j].program.live_lines() == lines)
+        {
+            Some(j) if seen[i].key() < seen[*j].key() => *j = i,
+            Some(_) => {}
+            None => shorter.push(i),
+        }
+    }
+    shorter.sort_by_key(|&i| seen[i].program.live_lines());
+    let mut candidates = vec![chosen];
+    if best != chosen {
+        candidates.push(best);
+    }
+    for i in shorter {
+        if candidates.len() >= POLISH_CANDIDATES {
+            break;
+        }
+        candidates.push(i);
+    }
+    candidates
+}
+
+/// How many programs a run polishes at most.
+const POLISH_CANDIDATES: usize = 3;
+/// How much further than the simplicity tolerance a shorter program may fit worse and still
+/// be polished.
+const POLISH_REACH: f64 = 4.0;
+
 /// A discrete program seen at a report, with the soft program it came from.
+#[derive(Clone)]
 struct Checkpoint {
     step: usize,
     /// The restart it came from.
@@ -609,15 +679,14 @@ impl Polish<'_> {
     /// run and how they ended.
     fn run(
         &self,
-        chosen: Checkpoint,
+        chosen: &Checkpoint,
         batches: &mut PointBatches,
         sink: &mut dyn EventSink,
         control: &RunControl,
     ) -> Result<(Checkpoint, usize, StopReason), SynthError> {
         let (config, sketch) = (self.config, &self.config.sketch);
-        let mut model = chosen.model.clone();
-        let tasks = model.tensors(sketch).tasks();
-        let task = chosen.task;
+        // The chosen restart alone: polishing the others would cost as much and give nothing.
+        let mut model = chosen.model.task(chosen.task);
         let mut optimizer = AdamConfig::new().with_epsilon(1e-5).init();
         let draw = Draw {
             relaxation: Relaxation::Softmax {
@@ -638,13 +707,9 @@ impl Polish<'_> {
             for component in &mut tensors.components {
                 component.logits = component.logits.map(Tensor::detach);
             }
-            let (points, labels) = batches.next(tasks);
-            let occupancy = tensors.evaluate(sketch, &points, draw).occupancy; // [R, N]
-            let [_, n] = occupancy.dims();
-            let fit = config
-                .loss
-                .per_row(occupancy.slice([task..task + 1, 0..n]), labels)
-                .mean();
+            let (points, labels) = batches.next(1);
+            let occupancy = tensors.evaluate(sketch, &points, draw).occupancy; // [1, N]
+            let fit = config.loss.per_row(occupancy, labels).mean();
             let value = scalar(&fit);
             if !value.is_finite() {
                 // The model of the last finite step stays.
@@ -666,14 +731,13 @@ impl Polish<'_> {
             ran = i + 1;
         }
         if ran == 0 {
-            return Ok((chosen, 0, stop));
+            return Ok((chosen.clone(), 0, stop));
         }
         let polished = report(
             self.target,
             sketch,
             config,
             &model,
-            Some(task),
             self.first_step + ran,
             self.started,
             sink,
@@ -682,7 +746,7 @@ impl Polish<'_> {
         let better = polished.filter(|p| {
             p.key() <= chosen.key() && p.program.live_lines() <= chosen.program.live_lines()
         });
-        Ok((better.unwrap_or(chosen), ran, stop))
+        Ok((better.unwrap_or_else(|| chosen.clone()), ran, stop))
     }
 }
 

@@ -65,6 +65,9 @@ enum Command {
         /// A program in the canonical text form.
         file: PathBuf,
     },
+    /// Write a 3D program.json (from `roap synth`) as an OpenSCAD CSG tree, e.g.
+    /// `roap export-scad out/mug/program.json --shape samples/shapes/mug.binvox`.
+    ExportScad(ExportScadArgs),
     /// Inspect, convert, generate and pack shapes (.binvox, meshes).
     Data {
         #[command(subcommand)]
@@ -271,6 +274,7 @@ fn run() -> anyhow::Result<()> {
         Command::Eval(args) => amortized::run_eval(&args, choice),
         Command::Arith { arith } => arith::run(&arith, choice),
         Command::Bench { bench } => run_bench(&bench, choice),
+        Command::ExportScad(args) => run_export_scad(&args),
         Command::Data { data } => run_data(&data),
         Command::Metrics { metric } => run_metric(&metric),
     }
@@ -546,8 +550,6 @@ fn pack(
     Ok(())
 }
 
-/// Writes `bytes` to a temporary file beside `path`, then renames it over `path`, so a
-/// failure never leaves a half-written file.
 /// `program.txt` (text form) and `program.json` (re-evaluates exactly) in `out`.
 fn write_program(
     out: &std::path::Path,
@@ -560,9 +562,59 @@ fn write_program(
     )
 }
 
+/// Writes `bytes` to a temporary file beside `path`, then renames it over `path`, so a
+/// failure never leaves a half-written file.
 fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
     roap_engine::export::write_atomically(path, bytes)
         .with_context(|| format!("writing {}", path.display()))
+}
+
+#[derive(clap::Args)]
+struct ExportScadArgs {
+    /// A program.json written by `roap synth`.
+    program: PathBuf,
+    /// The shape the program was synthesized from: the .scad is placed in its model space
+    /// (the frame of mesh.obj). Without it, the program's normalized frame [-½, ½]³.
+    #[arg(long)]
+    shape: Option<PathBuf>,
+    /// Grid resolution the shape was synthesized at (`roap synth --res`).
+    #[arg(long, default_value_t = 64)]
+    res: usize,
+    /// Samples per axis of each part's mesh, in the part's own frame.
+    #[arg(long, default_value_t = roap_engine::graphics::openscad::DEFAULT_PART_RESOLUTION)]
+    part_res: usize,
+    /// Where to write [default: program.scad beside the program].
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+fn run_export_scad(args: &ExportScadArgs) -> anyhow::Result<()> {
+    use roap_engine::graphics::{GraphicsProgram, OpenOptions, Target, openscad};
+    let text = std::fs::read_to_string(&args.program)
+        .with_context(|| format!("reading {}", args.program.display()))?;
+    let program: GraphicsProgram = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a program.json", args.program.display()))?;
+    let frame = match &args.shape {
+        None => None,
+        Some(shape) => {
+            let options = OpenOptions {
+                resolution: args.res,
+                ..OpenOptions::default()
+            };
+            match Target::open(shape, &options)? {
+                Target::Voxels(grid) => Some(grid),
+                Target::Pixels(_) => anyhow::bail!("--shape must be a 3D shape"),
+            }
+        }
+    };
+    let scad = openscad::to_openscad(&program, frame.as_ref(), args.part_res.clamp(4, 256))?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| args.program.with_extension("scad"));
+    write_atomically(&out, scad.as_bytes())?;
+    eprintln!("wrote {}", out.display());
+    Ok(())
 }
 
 fn run_bench(bench: &BenchCommand, choice: DeviceChoice) -> anyhow::Result<()> {

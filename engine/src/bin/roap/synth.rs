@@ -31,7 +31,8 @@ pub struct SynthArgs {
     /// val_images or test_images [default: voxels when the file has them, else pixels].
     #[arg(long)]
     key: Option<String>,
-    /// Folder for program.txt, program.json, mesh.obj, parts/ and metrics.json.
+    /// Folder for program.txt, program.json, program.scad (3D), mesh.obj, parts/ and
+    /// metrics.json.
     #[arg(long)]
     out: PathBuf,
     /// Grid resolution the shape is fitted at (binvox files are resampled to it).
@@ -43,7 +44,8 @@ pub struct SynthArgs {
     /// Seed of the random octant or half-plane.
     #[arg(long, default_value_t = 0)]
     crop_seed: u64,
-    /// Optimisation steps; the length penalty switches on at half of them [default: 800].
+    /// Optimisation steps: the search (the length penalty switches on halfway through it),
+    /// then up to 200 of them polish the kept program's parts [default: 1000].
     #[arg(long)]
     steps: Option<usize>,
     /// Code lines of each component's program [default: 20].
@@ -272,6 +274,12 @@ fn write_meshes(
     full: &VoxelGrid,
 ) -> anyhow::Result<()> {
     let to_model = |mesh: &mut roap_engine::data::TriangleMesh| full.to_model_frame(mesh);
+    let scad = roap_engine::graphics::openscad::to_openscad(
+        program,
+        Some(full),
+        roap_engine::graphics::openscad::DEFAULT_PART_RESOLUTION,
+    )?;
+    write_atomically(&args.out.join("program.scad"), scad.as_bytes())?;
     let mut surface = program_surface(program, args.mesh_res);
     to_model(&mut surface);
     write_file(&args.out.join("mesh.obj"), |out| {
