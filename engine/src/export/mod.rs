@@ -1,7 +1,9 @@
 //! Shapes out: isosurface meshes of occupancy grids or functions, written as OBJ, STL or PLY.
 
+mod closed_surface;
 mod mesh;
 
+pub use closed_surface::closed_isosurface_of_box;
 pub use mesh::{
     ColoredPart, MeshFormat, isosurface_of_box, isosurface_of_fn, isosurface_of_grid, write_mesh,
     write_parts,

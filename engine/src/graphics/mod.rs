@@ -11,6 +11,7 @@ pub mod parts_kernel;
 mod parts_op;
 pub mod policy;
 mod program;
+mod prune;
 pub mod seeding;
 pub mod sketch;
 pub mod soft;
@@ -18,7 +19,7 @@ mod synth;
 mod target;
 
 pub use parts::PartFamily;
-pub use program::{GraphicsProgram, PartShape, ProgramComponent};
+pub use program::{GraphicsProgram, PartShape, ProgramComponent, Side};
 pub use sketch::{ComponentKind, SketchConfig};
 pub use synth::{FitLoss, StopReason, SynthConfig, SynthError, SynthOutcome, synthesize};
 pub use target::{OpenOptions, Reconstruction, Score, Symmetry, Target, iou_2d};

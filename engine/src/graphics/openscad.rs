@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use super::{ComponentKind, GraphicsProgram, PartShape, ProgramComponent};
 use crate::data::{TriangleMesh, VoxelGrid};
 use crate::dsl::Semantics;
-use crate::export::{ExportError, isosurface_of_box};
+use crate::export::{ExportError, closed_isosurface_of_box};
 
 /// Samples per axis of each part's mesh (in its own frame).
 pub const DEFAULT_PART_RESOLUTION: usize = 32;
@@ -170,7 +170,7 @@ fn part_mesh(
         [0, 1, 2].map(|row| t[row] + (0..3).map(|k| inverse[row * 3 + k] * q[k]).sum::<f32>())
     };
     let occupancy = |q: [f32; 3]| part.occupancy(&to_world(q), sharpness);
-    let Some((mut lo, mut hi)) = occupied_box(&occupancy) else {
+    let Some((mut lo, mut hi)) = occupied_box(occupancy) else {
         return TriangleMesh::default();
     };
     // Clip to the region's box seen from the part's frame (and one world sample around).
@@ -200,7 +200,7 @@ fn part_mesh(
         ((size[axis] * per_unit).ceil() as usize).clamp(4, MAX_SAMPLES)
     });
     let at = |c: [f32; 3]| [0, 1, 2].map(|axis| lo[axis] + (c[axis] + 0.5) * size[axis]);
-    let mut mesh = isosurface_of_box(samples, |c| occupancy(at(c)));
+    let mut mesh = closed_isosurface_of_box(samples, |c| occupancy(at(c)));
     for v in &mut mesh.vertices {
         *v = to_world(at(*v));
     }
@@ -286,7 +286,7 @@ fn polyhedron(mesh: &TriangleMesh) -> String {
         // A part wholly outside space it is sampled in: nothing, as in the program.
         return "{}".into();
     }
-    // Surface nets wind faces one way for a field negative inside; the part's frame may
+    // The mesher winds faces counter-clockwise seen from outside, but the part's frame may
     // mirror (det A < 0). The signed volume says which way the mesh turned out.
     let outward = signed_volume(mesh) > 0.0;
     let mut text = String::from("polyhedron(points = [");

@@ -10,6 +10,13 @@ use super::ComponentKind;
 use crate::data::VoxelGrid;
 use crate::dsl::{Line, Program, Semantics};
 
+/// Which argument of a line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    Left,
+    Right,
+}
+
 /// One discrete part: a quadric surface in an affinely placed frame, maybe warped.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PartShape {
@@ -105,7 +112,7 @@ pub struct ProgramComponent {
 
 impl ProgramComponent {
     /// The copies of `p` the component evaluates its program at.
-    fn copies(&self, p: &[f32]) -> Vec<[f32; 3]> {
+    pub(super) fn copies(&self, p: &[f32]) -> Vec<[f32; 3]> {
         let dim = p.len().min(3);
         let mut point = [0.0f32; 3];
         point[..dim].copy_from_slice(&p[..dim]);
@@ -248,32 +255,39 @@ impl GraphicsProgram {
     /// that passes its left argument through (how the app lets a user remove a line).
     /// Lines of an op set without a skip, and lines that do not exist, are left alone.
     pub fn with_lines_off(&self, off: &[(usize, usize)]) -> Self {
+        off.iter()
+            .fold(self.clone(), |program, &(component, line)| {
+                program.with_line_passing(component, line, Side::Left)
+            })
+    }
+
+    /// The program with code line `line` of `component` replaced by a skip that passes
+    /// its `side` argument through. Lines of an op set without a skip, and lines that do
+    /// not exist, are left alone.
+    pub fn with_line_passing(&self, component: usize, line: usize, side: Side) -> Self {
         let mut program = self.clone();
-        for (c, component) in program.components.iter_mut().enumerate() {
-            let ops = component.program.ops().clone();
-            let Some(skip) = ops.ops.iter().position(|o| o.semantics == Semantics::Skip) else {
-                continue;
-            };
-            let lines: Vec<Line> = component
-                .program
-                .lines()
-                .iter()
-                .enumerate()
-                .map(|(code, line)| {
-                    if off.contains(&(c, code)) {
-                        Line {
-                            op: skip,
-                            left: line.left,
-                            right: line.left,
-                        }
-                    } else {
-                        *line
-                    }
-                })
-                .collect();
-            if let Ok(edited) = Program::new(ops, component.program.inputs(), lines) {
-                component.program = edited;
-            }
+        let Some(edited) = program.components.get_mut(component) else {
+            return program;
+        };
+        let ops = edited.program.ops().clone();
+        let Some(skip) = ops.ops.iter().position(|o| o.semantics == Semantics::Skip) else {
+            return program;
+        };
+        let mut lines = edited.program.lines().to_vec();
+        let Some(target) = lines.get_mut(line) else {
+            return program;
+        };
+        let kept = match side {
+            Side::Left => target.left,
+            Side::Right => target.right,
+        };
+        *target = Line {
+            op: skip,
+            left: kept,
+            right: kept,
+        };
+        if let Ok(program_lines) = Program::new(ops, edited.program.inputs(), lines) {
+            edited.program = program_lines;
         }
         program
     }

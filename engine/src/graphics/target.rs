@@ -33,6 +33,20 @@ pub struct Score {
     pub iou: Option<f64>,
 }
 
+impl Score {
+    /// One fit error, lower is better, for choosing among programs: the geometric mean of
+    /// the Chamfer and 1 − IoU, so a program must fit both the surface and the volume (on
+    /// thin shapes Chamfer alone prefers walls of the wrong thickness). Without an IoU,
+    /// the Chamfer; without a Chamfer (no surface), infinite.
+    pub fn error(&self) -> f64 {
+        match (self.chamfer, self.iou) {
+            (Some(chamfer), Some(iou)) => (chamfer * (1.0 - iou).max(0.0)).sqrt(),
+            (Some(chamfer), None) => chamfer,
+            (None, _) => f64::INFINITY,
+        }
+    }
+}
+
 /// How [`Target::open`] reads a file, beyond its path.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OpenOptions {

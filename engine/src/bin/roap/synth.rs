@@ -45,7 +45,7 @@ pub struct SynthArgs {
     #[arg(long, default_value_t = 0)]
     crop_seed: u64,
     /// Optimisation steps: the search (the length penalty switches on halfway through it),
-    /// then up to 200 of them polish the kept program's parts [default: 1000].
+    /// then up to 400 of them polish the kept program's parts [default: 1200].
     #[arg(long)]
     steps: Option<usize>,
     /// Code lines of each component's program [default: 20].
