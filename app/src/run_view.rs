@@ -90,7 +90,6 @@ impl RunView {
             }
             TrainEvent::Metrics(report) => self.metrics.push(report),
             // Meshes are recomputed from the program (so lines can be switched off).
-            TrainEvent::Mesh { .. } => {}
             // Only the arithmetic domain restarts, and the studio does not run it.
             TrainEvent::Restarted { .. } => {}
         }

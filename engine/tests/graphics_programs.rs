@@ -271,11 +271,10 @@ fn synthesis_fits_a_procedural_table_and_streams_events() {
     for row in &snapshot.op[0] {
         assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-4);
     }
-    assert!(
-        events
-            .iter()
-            .any(|e| matches!(e, TrainEvent::Mesh { mesh, .. } if !mesh.triangles.is_empty()))
-    );
+    // Reports carry the discrete program, which viewers mesh themselves.
+    assert!(events.iter().any(
+        |e| matches!(e, TrainEvent::GraphicsProgram { program, .. } if program.live_parts() > 0)
+    ));
 
     // The program's meshes: one surface, one coloured mesh per live part, both readable.
     let surface = program_surface(&outcome.program, 32);

@@ -16,7 +16,6 @@ use super::seeding::seed_parts;
 use super::soft::{Draw, FreeProgram, Initialization, ProgramTensors};
 use super::target::{Reconstruction, Score, Symmetry, Target};
 use super::{GraphicsProgram, SketchConfig};
-use crate::export::isosurface_of_grid;
 use crate::relaxed::Relaxation;
 use crate::train::{
     ArchitectureSnapshot, EventSink, MetricsReport, RunControl, Schedule, StepReport,
@@ -510,12 +509,6 @@ fn report(
         iou: best.score.iou,
         live_lines: best.program.live_lines(),
     }));
-    if let Reconstruction::Voxels(voxels) = &best.reconstruction {
-        let mut mesh = isosurface_of_grid(voxels);
-        // Back into the normalized frame the program lives in.
-        voxels.to_normalized_frame(&mut mesh);
-        sink.event(TrainEvent::Mesh { step, mesh });
-    }
     Ok(checkpoints)
 }
 

@@ -3,7 +3,6 @@
 
 use serde::Serialize;
 
-use crate::data::TriangleMesh;
 use crate::graphics::GraphicsProgram;
 
 /// One event of a run.
@@ -26,12 +25,6 @@ pub enum TrainEvent {
     Architecture(ArchitectureSnapshot),
     /// Quality of the current discrete program against the target.
     Metrics(MetricsReport),
-    /// The current discrete program's surface, in the target's normalized frame.
-    Mesh {
-        step: usize,
-        #[serde(skip_serializing)]
-        mesh: TriangleMesh,
-    },
     /// Restarts trained side by side to here; `kept` (an index into `losses`, each
     /// restart's recent fit) trains on, the rest are dropped.
     Restarted {
