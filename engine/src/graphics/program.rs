@@ -160,13 +160,19 @@ impl ProgramComponent {
                     .iter()
                     .map(|part| part.occupancy(&q[..dim], sharpness)),
             );
-            for line in self.program.lines() {
-                let semantics = self.program.ops().ops[line.op].semantics;
-                scratch.push(semantics.apply(scratch[line.left], scratch[line.right]));
-            }
-            best = best.max(scratch.last().copied().unwrap_or(0.0));
+            best = best.max(self.run_lines(scratch));
         }
         best
+    }
+
+    /// Runs the program's lines over `scratch`, which holds the parts' values at one point:
+    /// appends every line's value and returns the output's.
+    pub(super) fn run_lines(&self, scratch: &mut Vec<f32>) -> f32 {
+        for line in self.program.lines() {
+            let semantics = self.program.ops().ops[line.op].semantics;
+            scratch.push(semantics.apply(scratch[line.left], scratch[line.right]));
+        }
+        scratch.last().copied().unwrap_or(0.0)
     }
 
     /// Occupancy of part `part` alone, at every copy the component places it.

@@ -9,6 +9,7 @@ use super::program::Side;
 use super::target::{Reconstruction, Score, Target};
 
 /// A discrete program with its score and rasterisation.
+#[derive(Clone)]
 pub(super) struct Scored {
     pub program: GraphicsProgram,
     pub score: Score,
@@ -18,25 +19,37 @@ pub(super) struct Scored {
 impl Scored {
     pub fn new(target: &Target, program: GraphicsProgram, resolution: usize, seed: u64) -> Self {
         let (points, _) = target.query_points(resolution);
-        let reconstruction = target.rasterise(resolution, &program.occupancies(&points));
-        let score = target.score(&reconstruction, seed);
+        let occupancy = program.occupancies(&points);
+        Self::of(target, program, &occupancy, resolution, seed)
+    }
+
+    /// `program`, whose occupancy at the target's query points is `occupancy`.
+    fn of(
+        target: &Target,
+        program: GraphicsProgram,
+        occupancy: &[f32],
+        resolution: usize,
+        seed: u64,
+    ) -> Self {
+        let reconstruction = target.rasterise(resolution, occupancy);
         Self {
+            score: target.score(&reconstruction, seed),
             program,
-            score,
             reconstruction,
         }
     }
 
-    /// Lower is better: [`Score::error`].
+    /// Lower is better: [`super::Score::error`].
     pub fn key(&self) -> f64 {
         self.score.error()
     }
 }
 
 /// Removes lines from `start` (each becomes a skip passing one of its arguments through) or
-/// switches off whole components while the fit error ([`Score::error`]) stays within `bound`:
+/// switches off whole components while the fit error ([`super::Score::error`]) stays within `bound`:
 /// first every removal that leaves the rasterisation exactly as it is (parts buried in
-/// others, cuts that miss), then one at a time the removal whose error is lowest. Returns `None` when nothing goes.
+/// others, cuts that miss), then one at a time the removal whose error is lowest. Returns
+/// `None` when nothing goes.
 pub(super) fn prune(
     target: &Target,
     start: &Scored,
@@ -64,16 +77,11 @@ pub(super) fn prune(
         score: start.score,
         reconstruction: start.reconstruction.clone(),
     });
+    let score = |edited: GraphicsProgram| {
+        let occupancy = parts.occupancies(&edited);
+        Scored::of(target, edited, &occupancy, resolution, seed)
+    };
     loop {
-        let score = |edited: GraphicsProgram| {
-            let reconstruction = target.rasterise(resolution, &parts.occupancies(&edited));
-            let score = target.score(&reconstruction, seed);
-            Scored {
-                program: edited,
-                score,
-                reconstruction,
-            }
-        };
         let best = removals(&program)
             .into_iter()
             .map(|candidate| candidate.apply(&program))
@@ -88,8 +96,11 @@ pub(super) fn prune(
             _ => break,
         }
     }
-    // The compacted program, scored afresh.
-    kept.map(|k| Scored::new(target, k.program.compacted(), resolution, seed))
+    // Compacting keeps every value, so the score stands.
+    kept.map(|k| Scored {
+        program: k.program.compacted(),
+        ..k
+    })
 }
 
 /// One way to make a program shorter.
@@ -207,11 +218,7 @@ impl PartValues {
                     for copy in row.chunks(parts.max(1)) {
                         scratch.clear();
                         scratch.extend_from_slice(copy);
-                        for line in component.program.lines() {
-                            let semantics = component.program.ops().ops[line.op].semantics;
-                            scratch.push(semantics.apply(scratch[line.left], scratch[line.right]));
-                        }
-                        best = best.max(scratch.last().copied().unwrap_or(0.0));
+                        best = best.max(component.run_lines(scratch));
                     }
                 }
                 best

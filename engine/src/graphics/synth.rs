@@ -14,7 +14,7 @@ use super::parts::Retrieval;
 use super::prune::{Scored, prune};
 use super::seeding::seed_parts;
 use super::soft::{Draw, FreeProgram, Initialization, ProgramTensors};
-use super::target::{Reconstruction, Score, Symmetry, Target};
+use super::target::{Reconstruction, Symmetry, Target};
 use super::{GraphicsProgram, SketchConfig};
 use crate::relaxed::Relaxation;
 use crate::train::{
@@ -58,7 +58,7 @@ pub struct SynthConfig {
     /// restarts); the best discrete program any of them reaches is kept.
     pub restarts: usize,
     /// Of the discrete programs the reports saw, the shortest whose fit error
-    /// ([`Score::error`]) is within this fraction of the best one is kept: a user wants the
+    /// ([`super::Score::error`]) is within this fraction of the best one is kept: a user wants the
     /// simplest program that fits. After polishing, lines go while the error stays within
     /// half this fraction ([`super::prune`]).
     pub simplicity_tolerance: f64,
@@ -434,12 +434,11 @@ pub fn synthesize(
     let bound = (best * (1.0 + config.simplicity_tolerance))
         .min(chosen.key() * (1.0 + config.simplicity_tolerance / 2.0));
     let chosen = chosen.pruned(target, config, bound);
-    let Checkpoint {
+    let Scored {
         program,
         score,
         reconstruction,
-        ..
-    } = chosen;
+    } = chosen.fit;
     sink.event(TrainEvent::Program {
         step: steps_run,
         text: program.to_string(),
@@ -479,14 +478,10 @@ fn report(
     let mut checkpoints = Vec::with_capacity(tensors.tasks());
     for task in 0..tensors.tasks() {
         let program = tensors.discretize(sketch, task)?;
-        let reconstruction = rasterise(target, &program, config.eval_resolution);
-        let score = target.score(&reconstruction, config.seed);
         checkpoints.push(Checkpoint {
             step,
             task,
-            program,
-            score,
-            reconstruction,
+            fit: Scored::new(target, program, config.eval_resolution, config.seed),
             model: model.clone(),
         });
     }
@@ -496,18 +491,18 @@ fn report(
     };
     sink.event(TrainEvent::Program {
         step,
-        text: best.program.to_string(),
+        text: best.fit.program.to_string(),
     });
     sink.event(TrainEvent::GraphicsProgram {
         step,
-        program: Box::new(best.program.clone()),
+        program: Box::new(best.fit.program.clone()),
     });
     sink.event(TrainEvent::Metrics(MetricsReport {
         step,
         elapsed_seconds: started.elapsed().as_secs_f64(),
-        chamfer: best.score.chamfer,
-        iou: best.score.iou,
-        live_lines: best.program.live_lines(),
+        chamfer: best.fit.score.chamfer,
+        iou: best.fit.score.iou,
+        live_lines: best.live_lines(),
     }));
     Ok(checkpoints)
 }
@@ -530,9 +525,8 @@ fn choose(seen: &[Checkpoint], tolerance: f64) -> Option<usize> {
     eligible()
         .filter(|(_, c)| c.key() <= bound)
         .min_by(|(_, a), (_, b)| {
-            a.program
-                .live_lines()
-                .cmp(&b.program.live_lines())
+            a.live_lines()
+                .cmp(&b.live_lines())
                 .then(a.key().total_cmp(&b.key()))
                 .then(b.step.cmp(&a.step))
         })
@@ -545,37 +539,34 @@ struct Checkpoint {
     step: usize,
     /// The restart it came from.
     task: usize,
-    program: GraphicsProgram,
-    score: Score,
-    reconstruction: Reconstruction,
+    /// The discrete program, scored.
+    fit: Scored,
     /// The parameters of every restart at that report.
     model: FreeProgram,
 }
 
 impl Checkpoint {
-    /// Lower is better: [`Score::error`].
+    /// Lower is better: [`super::Score::error`].
     fn key(&self) -> f64 {
-        self.score.error()
+        self.fit.key()
+    }
+
+    fn live_lines(&self) -> usize {
+        self.fit.program.live_lines()
     }
 
     /// The program with the lines it can do without removed while its fit error stays
     /// within `bound` ([`prune`]).
     fn pruned(self, target: &Target, config: &SynthConfig, bound: f64) -> Self {
-        let start = Scored {
-            program: self.program,
-            score: self.score,
-            reconstruction: self.reconstruction,
-        };
-        let Scored {
-            program,
-            score,
-            reconstruction,
-        } = prune(target, &start, bound, config.eval_resolution, config.seed).unwrap_or(start);
-        Self {
-            program,
-            score,
-            reconstruction,
-            ..self
+        match prune(
+            target,
+            &self.fit,
+            bound,
+            config.eval_resolution,
+            config.seed,
+        ) {
+            Some(fit) => Self { fit, ..self },
+            None => self,
         }
     }
 }
@@ -693,7 +684,7 @@ impl Polish<'_> {
                 fit_loss: value,
                 temperature: FROZEN_TEMPERATURE,
                 length_weight: 0.0,
-                expected_length: chosen.program.live_lines() as f64,
+                expected_length: chosen.live_lines() as f64,
             }));
             let mut grads = fit.backward();
             let shape_grads = GradientsParams::from_module(&mut grads, &model.shapes);
@@ -713,17 +704,10 @@ impl Polish<'_> {
             sink,
         )?
         .pop();
-        let better = polished.filter(|p| {
-            p.key() <= chosen.key() && p.program.live_lines() <= chosen.program.live_lines()
-        });
+        let better =
+            polished.filter(|p| p.key() <= chosen.key() && p.live_lines() <= chosen.live_lines());
         Ok((better.unwrap_or_else(|| chosen.clone()), ran, stop))
     }
-}
-
-/// The discrete program at the target's query points, rasterised like the target.
-fn rasterise(target: &Target, program: &GraphicsProgram, resolution: usize) -> Reconstruction {
-    let (points, _) = target.query_points(resolution);
-    target.rasterise(resolution, &program.occupancies(&points))
 }
 
 /// α of restart `task` as plain numbers: the noise-free softmax at `temperature`, the relaxation
