@@ -8,13 +8,14 @@ use std::time::{Duration, Instant};
 
 use egui::{TextureHandle, TextureOptions};
 use roap_engine::device::{self, ChosenDevice, DeviceChoice};
+use roap_engine::graphics::amortized::refinement;
 use roap_engine::graphics::meshes::PartKey;
-use roap_engine::graphics::{OpenOptions, Reconstruction, SynthConfig, Target, synthesize};
+use roap_engine::graphics::{OpenOptions, Reconstruction, SynthConfig, Target, refine, synthesize};
 use roap_engine::train::RunControl;
 
 use crate::document::{
-    CompletionResult, LoadedShape, PartThumbnail, complete_with_checkpoint, default_checkpoint,
-    load_shape, parts_under, program_geometry,
+    CompletionResult, LoadedShape, PartThumbnail, PolicyCache, complete_with_checkpoint,
+    default_checkpoint, load_shape, parts_under, program_geometry,
 };
 use crate::export::{ExportData, ExportKind, export};
 use crate::frame_stats::FrameStats;
@@ -86,6 +87,12 @@ pub struct StudioApp {
     input_image: Option<TextureHandle>,
     pub completion: Option<CompletionResult>,
     completing: bool,
+    /// The run under way refines a completion (the guess came first).
+    refining: bool,
+    /// How the last refinement ended: Chamfer ×1000 vs the whole shape, live lines.
+    refined: Option<(Option<f64>, usize)>,
+    /// The pretrained policy, kept after the first completion.
+    policy: PolicyCache,
     viewport: Viewport,
     pub tab: Tab,
     architecture: ArchitecturePanel,
@@ -129,6 +136,9 @@ impl StudioApp {
             input_image: None,
             completion: None,
             completing: false,
+            refining: false,
+            refined: None,
+            policy: PolicyCache::default(),
             viewport: Viewport::new(),
             tab: Tab::default(),
             architecture: ArchitecturePanel::default(),
@@ -189,6 +199,7 @@ impl StudioApp {
                         is_3d: self.shape.as_ref().is_none_or(|s| s.target.dim() == 3),
                         busy: self.completing || self.run.state.is_active() || self.shape.is_none(),
                         completion: self.completion.as_ref(),
+                        refined: self.refined,
                         checkpoint: self.checkpoint().display().to_string(),
                     };
                     crop_ui(ui, &mut self.settings.crop, &status, &mut actions);
@@ -264,14 +275,30 @@ impl StudioApp {
                                 "stopped (the loss was not a number; kept the last good program)"
                             }
                         };
-                        self.status = format!(
-                            "synthesis {how} after {} steps in {:.1} s",
-                            outcome.steps, outcome.seconds
-                        );
+                        self.status = if self.refining {
+                            let chamfer =
+                                |c: Option<f64>| c.map_or("–".into(), |c| format!("{c:.3}"));
+                            // The refined program is what the viewport shows from now on.
+                            self.settings.view.show_completion = false;
+                            self.refined = Some((chamfer_vs_full, outcome.live_lines));
+                            format!(
+                                "completion refined ({how}) in {:.1} s: Chamfer ×1000 vs the whole shape {} (the guess: {})",
+                                outcome.seconds,
+                                chamfer(chamfer_vs_full),
+                                chamfer(self.completion.as_ref().and_then(|c| c.chamfer_vs_full)),
+                            )
+                        } else {
+                            format!(
+                                "synthesis {how} after {} steps in {:.1} s",
+                                outcome.steps, outcome.seconds
+                            )
+                        };
+                        self.refining = false;
                         self.run.finish(outcome, chamfer_vs_full);
                         self.request_geometry();
                     }
                     Err(err) => {
+                        self.refining = false;
                         self.run.state = RunState::Failed(err.clone());
                         self.error(format!("synthesis failed: {err}"));
                     }
@@ -299,14 +326,32 @@ impl StudioApp {
                 self.completing = false;
                 match result {
                     Ok(completion) => {
-                        self.status = format!("completed in {:.2} s", completion.seconds);
+                        let guess = format!(
+                            "the policy's guess in {:.0} ms: Chamfer ×1000 vs the whole shape {}",
+                            completion.seconds * 1000.0,
+                            completion
+                                .chamfer_vs_full
+                                .map_or("–".into(), |c| format!("{c:.3}"))
+                        );
+                        if completion.refine_steps > 0 {
+                            self.status = format!("{guess}; refining…");
+                            self.run = RunView::started(completion.refine_steps);
+                            self.lines_off.clear();
+                            self.refining = true;
+                        } else {
+                            self.status = guess;
+                            self.control = None;
+                        }
                         let mut scene = self.next_scene();
                         scene.completion = Some(completion.surface.clone());
                         self.scene = Arc::new(scene);
                         self.completion = Some(*completion);
                         self.settings.view.show_completion = true;
                     }
-                    Err(err) => self.error(format!("completion failed: {err}")),
+                    Err(err) => {
+                        self.control = None;
+                        self.error(format!("completion failed: {err}"));
+                    }
                 }
             }
             Message::Picked { purpose, path } => match (purpose, path) {
@@ -326,7 +371,15 @@ impl StudioApp {
                 match job {
                     Job::Load => self.loading = None,
                     Job::Geometry => self.geometry_busy = false,
-                    Job::Complete => self.completing = false,
+                    Job::Complete => {
+                        self.completing = false;
+                        // A refinement that panicked: the run is over.
+                        if self.run.state.is_active() {
+                            self.run.state = RunState::Failed(error.clone());
+                        }
+                        self.refining = false;
+                        self.control = None;
+                    }
                     Job::Other => {}
                 }
                 self.error(error);
@@ -528,26 +581,84 @@ impl StudioApp {
         );
     }
 
+    /// The policy's guess at once, then (unless its steps are 0) a refinement that streams
+    /// like a synthesis run, starting from the guess.
     fn complete(&mut self) {
+        if self.completing || self.run.state.is_active() {
+            return;
+        }
         let Some(Target::Voxels(full)) = self.shape.as_ref().map(|s| &s.target) else {
             self.error("completion needs a 3D shape".into());
             return;
         };
+        let started = Instant::now();
         let full = full.clone();
         let crop = self.settings.crop.crop();
+        let refine_steps = self.settings.crop.refine_steps;
         let checkpoint = self.checkpoint();
         let preference = self.settings.device;
         let devices = self.device.clone();
+        let cache = self.policy.clone();
+        self.refined = None;
+        let control = RunControl::default();
+        self.control = Some(control.clone());
         self.completing = true;
         self.status = "completing…".into();
         self.jobs.spawn(
             "complete",
             move |out| {
-                let result = chosen_device(&devices, preference).and_then(|chosen| {
-                    out.send(Message::Device(chosen.description.clone()));
-                    complete_with_checkpoint(&checkpoint, &full, crop, &chosen.device)
-                });
-                out.send(Message::Completed(result.map(Box::new)));
+                let chosen = match chosen_device(&devices, preference) {
+                    Ok(chosen) => chosen,
+                    Err(err) => {
+                        out.send(Message::Completed(Err(err)));
+                        return;
+                    }
+                };
+                out.send(Message::Device(chosen.description.clone()));
+                let (mut guess, start) = match complete_with_checkpoint(
+                    &cache,
+                    &checkpoint,
+                    &full,
+                    crop,
+                    &chosen,
+                    started,
+                ) {
+                    Ok(done) => done,
+                    Err(err) => {
+                        out.send(Message::Completed(Err(err)));
+                        return;
+                    }
+                };
+                let start = start.filter(|_| refine_steps > 0);
+                guess.refine_steps = if start.is_some() { refine_steps } else { 0 };
+                out.send(Message::Completed(Ok(Box::new(guess))));
+                let Some((start, trained)) = start else {
+                    return;
+                };
+                let config = refinement(&trained, crop, refine_steps, 0);
+                let target = Target::Voxels(crop.apply(&full));
+                let device = chosen.device.autodiff();
+                let mut sink = |event| out.send(Message::Train(event));
+                let mut run =
+                    move || refine(&target, &start, &config, &device, &mut sink, &control);
+                let result = match training_pool() {
+                    Some(pool) => pool.install(run),
+                    None => run(),
+                }
+                .map(|outcome| {
+                    let chamfer_vs_full = match &outcome.reconstruction {
+                        Some(Reconstruction::Voxels(voxels)) => {
+                            roap_engine::metrics::chamfer_x1000(&full, voxels, 0)
+                        }
+                        _ => None,
+                    };
+                    Box::new(SynthesisResult {
+                        outcome,
+                        chamfer_vs_full,
+                    })
+                })
+                .map_err(|err| format!("{err:#}"));
+                out.send(Message::SynthesisEnded(result));
             },
             |error| Message::Failed {
                 job: Job::Complete,

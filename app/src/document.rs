@@ -11,7 +11,11 @@ use roap_engine::export::{ColoredPart, isosurface_of_fn, isosurface_of_grid};
 use roap_engine::graphics::meshes::{PART_COLORS, PartKey, part_meshes, program_surface};
 use roap_engine::graphics::{GraphicsProgram, OpenOptions, Reconstruction, Symmetry, Target};
 
-use roap_engine::graphics::amortized::{CompleteOptions, checkpoint, complete};
+use std::sync::{Arc, Mutex};
+
+use roap_engine::graphics::amortized::{CompleteOptions, TrainConfig, checkpoint, complete};
+use roap_engine::graphics::policy::Policy;
+use roap_engine::graphics::soft::ProgramTensors;
 
 use crate::thumbnails::{render_mesh, render_occupancy_2d};
 use crate::viewport::surface_voxel_centres;
@@ -270,16 +274,35 @@ pub fn parts_under(program: &roap_engine::dsl::Program, line: usize) -> Vec<usiz
     parts
 }
 
-/// A cropped shape completed by the pretrained amortized policy.
+/// A cropped shape completed by the pretrained amortized policy: its guess, and where a
+/// refinement of it starts.
 pub struct CompletionResult {
     pub program: GraphicsProgram,
     /// The completion's surface (normalized frame).
     pub surface: TriangleMesh,
     /// Chamfer ×1000 against the whole (uncropped) shape.
     pub chamfer_vs_full: Option<f64>,
+    /// From the click to the guess.
     pub seconds: f64,
     pub method: String,
+    /// Steps of the refinement that follows (0: none).
+    pub refine_steps: usize,
+    /// Whether this completion read the checkpoint from disk (the first one does; later
+    /// ones start from the policy in memory).
+    pub loaded_policy: bool,
 }
+
+/// The amortized policy kept in memory, so every completion after the first starts from it.
+pub struct LoadedPolicy {
+    dir: PathBuf,
+    /// The backend it lives on, in words.
+    device: String,
+    policy: Policy,
+    pub config: TrainConfig,
+}
+
+/// Shared between the UI and its jobs.
+pub type PolicyCache = Arc<Mutex<Option<LoadedPolicy>>>;
 
 /// Where the bundled checkpoint is: beside the executable's workspace when run from a
 /// checkout, else `assets/` under the current folder.
@@ -292,18 +315,41 @@ pub fn default_checkpoint() -> PathBuf {
     PathBuf::from("assets/checkpoints/procedural")
 }
 
-/// One forward pass of the policy on the cropped shape, then min-sampling on what is visible.
+/// One forward pass of the policy in `checkpoint_dir` (loaded once into `cache`) on the
+/// cropped shape, then min-sampling on what is visible. Also returns where a refinement
+/// starts: the kept draw's soft program and the policy's training settings.
 pub fn complete_with_checkpoint(
+    cache: &PolicyCache,
     checkpoint_dir: &Path,
     full: &VoxelGrid,
     crop: Crop,
-    device: &roap_engine::device::Device,
-) -> Result<CompletionResult, String> {
-    let started = std::time::Instant::now();
-    let (policy, config) = checkpoint::load(checkpoint_dir, device)?;
-    if config.policy.sketch.dim != 3 {
-        return Err("this checkpoint is a 2D policy; completion here takes 3D shapes".into());
-    }
+    device: &roap_engine::device::ChosenDevice,
+    started: std::time::Instant,
+) -> Result<(CompletionResult, Option<(ProgramTensors, TrainConfig)>), String> {
+    let mut cache = cache
+        .lock()
+        .map_err(|_| "the policy cache is poisoned".to_owned())?;
+    let mut loaded_policy = false;
+    let loaded = match cache.take() {
+        Some(loaded) if loaded.dir == checkpoint_dir && loaded.device == device.description => {
+            loaded
+        }
+        _ => {
+            loaded_policy = true;
+            let (policy, config) = checkpoint::load(checkpoint_dir, &device.device)?;
+            if config.policy.sketch.dim != 3 {
+                return Err(
+                    "this checkpoint is a 2D policy; completion here takes 3D shapes".into(),
+                );
+            }
+            LoadedPolicy {
+                dir: checkpoint_dir.to_path_buf(),
+                device: device.description.clone(),
+                policy,
+                config,
+            }
+        }
+    };
     let options = CompleteOptions {
         crop,
         samples: 8,
@@ -311,19 +357,31 @@ pub fn complete_with_checkpoint(
         seed: 0,
     };
     let input = Target::Voxels(crop.apply(full));
-    let completion = complete(&policy, &config.policy, &input, &options, device)
-        .map_err(|err| format!("{err:#}"))?;
+    let completion = complete(
+        &loaded.policy,
+        &loaded.config.policy,
+        &input,
+        &options,
+        &device.device,
+    )
+    .map_err(|err| format!("{err:#}"));
+    let config = loaded.config.clone();
+    *cache = Some(loaded);
+    let completion = completion?;
     let chamfer_vs_full = match &completion.reconstruction {
         Some(Reconstruction::Voxels(v)) => roap_engine::metrics::chamfer_x1000(full, v, 0),
         _ => None,
     };
-    Ok(CompletionResult {
+    let result = CompletionResult {
         surface: program_surface(&completion.program, SURFACE_RESOLUTION),
         program: completion.program,
         chamfer_vs_full,
         seconds: started.elapsed().as_secs_f64(),
         method: format!("pretrained policy ({} candidates)", completion.candidates),
-    })
+        refine_steps: 0,
+        loaded_policy,
+    };
+    Ok((result, completion.start.map(|start| (start, config))))
 }
 
 #[cfg(test)]

@@ -157,6 +157,8 @@ pub struct CropSettings {
     pub elevation_degrees: f32,
     /// Signed distance of the plane from the centre, in the normalized frame.
     pub offset: f32,
+    /// Steps of per-shape synthesis that refine the policy's guess (0: the guess alone).
+    pub refine_steps: usize,
 }
 
 impl Default for CropSettings {
@@ -167,6 +169,7 @@ impl Default for CropSettings {
             azimuth_degrees: 0.0,
             elevation_degrees: 0.0,
             offset: 0.0,
+            refine_steps: roap_engine::graphics::amortized::DEFAULT_REFINE_STEPS,
         }
     }
 }

@@ -289,10 +289,12 @@ fn clicking_synthesize_runs_a_synthesis_and_completion_uses_the_checkpoint() {
             .is_some_and(|d| d.contains("CPU"))
     );
 
-    // Completion of a cropped input with the bundled pretrained policy.
+    // Completion of a cropped input with the bundled pretrained policy: its guess first,
+    // then a refinement that runs like a synthesis.
+    harness.state_mut().settings.crop.refine_steps = 30;
     harness.get_by_label("Half-plane").click();
     harness.run_steps(1);
-    harness.get_by_label("Complete (pretrained)").click();
+    harness.get_by_label("Complete").click();
     harness.run_steps(1);
     step_until(&mut harness, "the completion", |app| {
         app.completion.is_some() || !app.errors.is_empty()
@@ -301,13 +303,39 @@ fn clicking_synthesize_runs_a_synthesis_and_completion_uses_the_checkpoint() {
     assert!(app.errors.is_empty(), "{:?}", app.errors);
     let completion = app.completion.as_ref().unwrap();
     assert!(completion.chamfer_vs_full.is_some_and(f64::is_finite));
+    assert!(completion.loaded_policy);
+    assert_eq!(completion.refine_steps, 30);
     assert!(
         app.scene
             .completion
             .as_ref()
             .is_some_and(|m| !m.triangles.is_empty())
     );
-    harness.get_by_label_contains("Chamfer ×1000 vs the whole shape");
+    harness.get_by_label_contains("Guess: Chamfer ×1000 vs the whole shape");
+    step_until(&mut harness, "the refinement", |app| !app.busy());
+    let app = harness.state();
+    assert!(app.errors.is_empty(), "{:?}", app.errors);
+    assert!(
+        matches!(app.run.state, RunState::Ended(_)),
+        "{:?}",
+        app.run.state
+    );
+    assert_eq!(app.run.steps.len(), 30);
+    let refined = app.run.outcome.as_ref().unwrap();
+    assert!(refined.chamfer_vs_full.is_some_and(f64::is_finite));
+    harness.get_by_label_contains("Refined: Chamfer ×1000 vs the whole shape");
+
+    // A second completion starts from the policy in memory.
+    harness.state_mut().settings.crop.refine_steps = 0;
+    harness.get_by_label("Complete").click();
+    harness.run_steps(1);
+    step_until(&mut harness, "the second completion", |app| !app.busy());
+    let completion = harness.state().completion.as_ref().unwrap();
+    assert!(!completion.loaded_policy);
+    println!(
+        "{}",
+        serde_json::json!({"bench": "app_second_guess", "seconds": completion.seconds})
+    );
 
     // Or fit the cropped input per shape: also judged against the whole shape.
     harness.get_by_label("Fit cropped input").click();

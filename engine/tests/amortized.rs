@@ -11,7 +11,7 @@ use roap_engine::graphics::amortized::{
     self, CompleteOptions, TrainConfig, checkpoint, complete_baseline,
 };
 use roap_engine::graphics::policy::{PolicyConfig, input_batch};
-use roap_engine::graphics::{PartFamily, Reconstruction, SketchConfig, Target};
+use roap_engine::graphics::{PartFamily, Reconstruction, SketchConfig, Target, refine};
 
 fn voxels(target: &Target) -> &VoxelGrid {
     match target {
@@ -110,6 +110,57 @@ fn train_save_load_complete() {
     assert!(completion.visible_loss.is_finite());
     assert!(
         matches!(completion.reconstruction, Some(Reconstruction::Voxels(ref v)) if v.resolution() == 24)
+    );
+
+    // Refinement starts from the guess: its first program is the guess, and what it keeps
+    // fits the visible part no worse than the guess (within the simplicity tolerance).
+    let input = Target::Voxels(crop.apply(voxels(&shapes[1])));
+    let start = completion.start.as_ref().unwrap();
+    let mut refine_config = amortized::refinement(&config, crop, 30, 1);
+    refine_config.eval_resolution = 24;
+    let mut first = None;
+    let outcome = refine(
+        &input,
+        start,
+        &refine_config,
+        &device,
+        &mut |e| {
+            if let TrainEvent::GraphicsProgram { step: 0, program } = e {
+                first = Some(program.to_string());
+            }
+        },
+        &RunControl::default(),
+    )
+    .unwrap();
+    assert_eq!(first.unwrap(), completion.program.to_string());
+    let guess_error = match &completion.reconstruction {
+        Some(Reconstruction::Voxels(v)) => input
+            .score(&Reconstruction::Voxels(crop.apply(v)), 1)
+            .error(),
+        _ => unreachable!(),
+    };
+    let refined_error = roap_engine::graphics::Score {
+        chamfer: outcome.chamfer,
+        iou: outcome.iou,
+    }
+    .error();
+    assert!(
+        refined_error <= guess_error * (1.0 + refine_config.simplicity_tolerance) + 1e-9,
+        "refined {refined_error} vs guess {guess_error}"
+    );
+    // A start that does not fit the sketch is refused.
+    let mut other = refine_config.clone();
+    other.sketch.lines += 1;
+    assert!(
+        refine(
+            &input,
+            start,
+            &other,
+            &device,
+            &mut |_| {},
+            &RunControl::default()
+        )
+        .is_err()
     );
 
     let baseline = checkpoint::load_baseline(&dir, &config, &cpu)

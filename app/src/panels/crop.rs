@@ -9,6 +9,9 @@ pub struct CropStatus<'a> {
     pub is_3d: bool,
     pub busy: bool,
     pub completion: Option<&'a CompletionResult>,
+    /// The refined completion, once its run ended: Chamfer ×1000 vs the whole shape and
+    /// live lines.
+    pub refined: Option<(Option<f64>, usize)>,
     pub checkpoint: String,
 }
 
@@ -68,18 +71,28 @@ pub fn crop_ui(
     ui.add_enabled_ui(!status.busy, |ui| {
         ui.horizontal_wrapped(|ui| {
             if ui
-                .button("Complete (pretrained)")
+                .button("Complete")
                 .on_hover_text(format!(
-                    "One forward pass of the amortized policy in {} plus min-sampling on the visible part",
+                    "The amortized policy in {} guesses at once (one forward pass plus \
+                     min-sampling on the visible part); then per-shape synthesis refines \
+                     the guess on the visible part",
                     status.checkpoint
                 ))
                 .clicked()
             {
                 actions.push(Action::Complete);
             }
+            ui.add(
+                egui::DragValue::new(&mut crop.refine_steps)
+                    .range(0..=5000)
+                    .suffix(" refine steps"),
+            )
+            .on_hover_text("0 keeps the policy's guess as it is");
             if ui
                 .button("Fit cropped input")
-                .on_hover_text("Per-shape synthesis of the cropped input with the settings on the left")
+                .on_hover_text(
+                    "Per-shape synthesis of the cropped input with the settings on the left",
+                )
                 .clicked()
             {
                 actions.push(Action::FitCrop);
@@ -90,16 +103,21 @@ pub fn crop_ui(
         });
     });
     if let Some(result) = status.completion {
-        let chamfer = result
-            .chamfer_vs_full
-            .map_or_else(|| "–".into(), |c| format!("{c:.3}"));
+        let chamfer = |c: Option<f64>| c.map_or_else(|| "–".into(), |c| format!("{c:.3}"));
         ui.label(format!(
-            "Completion: Chamfer ×1000 vs the whole shape {chamfer}, {} lines, {:.2} s ({})",
+            "Guess: Chamfer ×1000 vs the whole shape {}, {} lines, {:.2} s ({})",
+            chamfer(result.chamfer_vs_full),
             result.program.live_lines(),
             result.seconds,
             result.method
         ));
-        egui::CollapsingHeader::new("Completion program").show(ui, |ui| {
+        if let Some((refined, lines)) = status.refined {
+            ui.label(format!(
+                "Refined: Chamfer ×1000 vs the whole shape {}, {lines} lines",
+                chamfer(refined)
+            ));
+        }
+        egui::CollapsingHeader::new("The guess's program").show(ui, |ui| {
             ui.add(
                 egui::Label::new(egui::RichText::new(result.program.to_string()).monospace())
                     .wrap(),

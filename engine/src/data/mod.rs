@@ -20,7 +20,7 @@ pub use image2d::{PixelGrid, image_of_dataset, read_png};
 pub use mesh::{TriangleMesh, read_obj, read_off, read_ply, read_stl};
 pub use normalize::NORMALIZE_MARGIN_VOXELS;
 pub use pack::{resample, write_training_set};
-pub use procedural::{Furniture, generate};
+pub use procedural::{Furniture, generate, generate_varied};
 pub use sampling::{DEFAULT_SAMPLE_POINTS, PointSamples, sample_points};
 pub use voxelize::{
     MAX_VOXELIZE_RESOLUTION, voxelize, voxelize_normalized, voxelize_with_progress,

@@ -1,6 +1,10 @@
 //! A seeded generator of furniture-like solids built from parts, with the symmetry and
 //! repetition the graphics programs are meant to discover (mirrored legs, repeated boards).
 //! For tests, multi-shape training sets and the bundled samples.
+//!
+//! [`generate`] draws a shape in its canonical pose; [`generate_varied`] also turns it about
+//! the up axis and stretches its proportions, then [normalizes](VoxelGrid::normalized) it, so
+//! amortized training sees shapes in the frame every input is fitted in.
 
 use rand::{Rng, SeedableRng as _};
 use serde::{Deserialize, Serialize};
@@ -16,10 +20,40 @@ pub enum Furniture {
     Lamp,
     Shelf,
     Mug,
+    /// A long seat on legs or two slabs, sometimes with a back.
+    Bench,
+    /// A round seat on three or four thin legs.
+    Stool,
+    /// A box with open compartments carved into its front (holes).
+    Cabinet,
+    /// A top on a slab at one end and a drawer block at the other (asymmetric).
+    Desk,
+    /// A body, a tapered shoulder and a thin neck.
+    Bottle,
+    /// A thin slab with a window carved through it (a hole).
+    Frame,
+    /// A seat and back with an arm on one side and sometimes a chaise (asymmetric).
+    Sofa,
 }
 
 impl Furniture {
-    pub const ALL: [Self; 5] = [Self::Chair, Self::Table, Self::Lamp, Self::Shelf, Self::Mug];
+    pub const ALL: [Self; 12] = [
+        Self::Chair,
+        Self::Table,
+        Self::Lamp,
+        Self::Shelf,
+        Self::Mug,
+        Self::Bench,
+        Self::Stool,
+        Self::Cabinet,
+        Self::Desk,
+        Self::Bottle,
+        Self::Frame,
+        Self::Sofa,
+    ];
+
+    /// The kinds bundled in samples/shapes (seed 0, 64³).
+    pub const BUNDLED: [Self; 5] = [Self::Chair, Self::Table, Self::Lamp, Self::Shelf, Self::Mug];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -28,6 +62,13 @@ impl Furniture {
             Self::Lamp => "lamp",
             Self::Shelf => "shelf",
             Self::Mug => "mug",
+            Self::Bench => "bench",
+            Self::Stool => "stool",
+            Self::Cabinet => "cabinet",
+            Self::Desk => "desk",
+            Self::Bottle => "bottle",
+            Self::Frame => "frame",
+            Self::Sofa => "sofa",
         }
     }
 
@@ -142,17 +183,58 @@ impl Assembly {
     }
 }
 
-/// A `kind` shape drawn with `seed`, voxelized at `resolution³` in the normalized frame.
+/// A `kind` shape drawn with `seed` in its canonical pose (y up, mirror plane x = 0 where it
+/// has one), voxelized at `resolution³` over `[-0.5, 0.5]³`.
 pub fn generate(kind: Furniture, seed: u64, resolution: usize) -> VoxelGrid {
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let assembly = match kind {
-        Furniture::Chair => chair(&mut rng),
-        Furniture::Table => table(&mut rng),
-        Furniture::Lamp => lamp(&mut rng),
-        Furniture::Shelf => shelf(&mut rng),
-        Furniture::Mug => mug(&mut rng),
-    };
+    let assembly = assemble(kind, seed);
     VoxelGrid::from_fn(resolution, |p| assembly.contains(p))
+}
+
+/// A `kind` shape drawn with `seed`, turned about the up axis (half the time by a multiple
+/// of 90°, else by any angle) and stretched along each axis by 0.75–1.33, then
+/// [normalized](VoxelGrid::normalized) at `resolution³`: amortized training's shapes.
+pub fn generate_varied(kind: Furniture, seed: u64, resolution: usize) -> VoxelGrid {
+    let assembly = assemble(kind, seed);
+    // Its own stream, so a seed's canonical shape is the same as `generate`'s.
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ 0x5eed_f00d_u64);
+    let quarter = std::f32::consts::FRAC_PI_2;
+    let yaw = if rng.random_bool(0.5) {
+        quarter * rng.random_range(0..4) as f32
+    } else {
+        rng.random_range(0.0..4.0 * quarter)
+    };
+    let stretch: [f32; 3] = std::array::from_fn(|_| rng.random_range(0.75f32..1.33));
+    let (sin, cos) = yaw.sin_cos();
+    // Drawn in a cube 1.8 times larger, so turned and stretched shapes stay inside (a
+    // corner turned by 45° and stretched reaches 0.85); the normalization then drops the
+    // margin. 2.5 times finer than `resolution`, so parts 1.5 voxels thin survive.
+    let fine = resolution * 5 / 2;
+    let grid = VoxelGrid::from_fn(fine, |p| {
+        let q = p.map(|c| c * 1.8);
+        let q = [q[0] / stretch[0], q[1] / stretch[1], q[2] / stretch[2]];
+        // The inverse turn about y.
+        assembly.contains([cos * q[0] + sin * q[2], q[1], -sin * q[0] + cos * q[2]])
+    });
+    grid.normalized(resolution)
+}
+
+fn assemble(kind: Furniture, seed: u64) -> Assembly {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let rng = &mut rng;
+    match kind {
+        Furniture::Chair => chair(rng),
+        Furniture::Table => table(rng),
+        Furniture::Lamp => lamp(rng),
+        Furniture::Shelf => shelf(rng),
+        Furniture::Mug => mug(rng),
+        Furniture::Bench => bench(rng),
+        Furniture::Stool => stool(rng),
+        Furniture::Cabinet => cabinet(rng),
+        Furniture::Desk => desk(rng),
+        Furniture::Bottle => bottle(rng),
+        Furniture::Frame => frame(rng),
+        Furniture::Sofa => sofa(rng),
+    }
 }
 
 fn chair(rng: &mut impl Rng) -> Assembly {
@@ -316,6 +398,239 @@ fn mug(rng: &mut impl Rng) -> Assembly {
     mug
 }
 
+fn bench(rng: &mut impl Rng) -> Assembly {
+    let (width, depth) = (rng.random_range(0.38..0.48), rng.random_range(0.1..0.18));
+    let seat_y = rng.random_range(-0.2..-0.05);
+    let thickness = rng.random_range(0.015..0.035);
+    let mut bench = Assembly::default();
+    bench.add(Part::Box {
+        centre: [0.0, seat_y, 0.0],
+        half: [width, thickness, depth],
+    });
+    let leg_height = (seat_y + 0.45) / 2.0;
+    if rng.random_bool(0.5) {
+        let leg = rng.random_range(0.012..0.03);
+        bench.add_mirrored(
+            Part::Box {
+                centre: [width - 2.0 * leg, -0.45 + leg_height, depth - leg],
+                half: [leg, leg_height, leg],
+            },
+            true,
+            true,
+        );
+    } else {
+        let inset = rng.random_range(0.03..0.12);
+        bench.add_mirrored(
+            Part::Box {
+                centre: [width - inset, -0.45 + leg_height, 0.0],
+                half: [0.015, leg_height, depth * 0.9],
+            },
+            true,
+            false,
+        );
+    }
+    if rng.random_bool(0.5) {
+        let top = rng.random_range(0.1..0.3);
+        let half = (top - seat_y) / 2.0;
+        bench.add(Part::Box {
+            centre: [0.0, seat_y + half, -depth + 0.015],
+            half: [width, half, 0.015],
+        });
+    }
+    bench
+}
+
+fn stool(rng: &mut impl Rng) -> Assembly {
+    let seat = rng.random_range(0.12..0.22);
+    let seat_y = rng.random_range(0.0..0.3);
+    let leg = rng.random_range(0.012..0.03);
+    let legs = rng.random_range(3..=4);
+    let mut stool = Assembly::default();
+    stool.add(Part::Cylinder {
+        centre: [0.0, seat_y, 0.0],
+        radius: seat,
+        radius_top: seat,
+        half_height: rng.random_range(0.02..0.04),
+    });
+    let leg_half = (seat_y + 0.45) / 2.0;
+    let spread = seat * rng.random_range(0.6..0.85);
+    for i in 0..legs {
+        // Legs start at the front (+z), so three legs are mirror symmetric across x = 0.
+        let angle = std::f32::consts::TAU * i as f32 / legs as f32;
+        stool.add(Part::Cylinder {
+            centre: [spread * angle.sin(), -0.45 + leg_half, spread * angle.cos()],
+            radius: leg,
+            radius_top: leg,
+            half_height: leg_half,
+        });
+    }
+    if rng.random_bool(0.5) {
+        stool.add(Part::Box {
+            centre: [0.0, -0.45 + leg_half * rng.random_range(0.5..1.0), 0.0],
+            half: [spread, 0.01, 0.01],
+        });
+    }
+    stool
+}
+
+fn cabinet(rng: &mut impl Rng) -> Assembly {
+    let (width, depth, height) = (
+        rng.random_range(0.2..0.42),
+        rng.random_range(0.12..0.25),
+        rng.random_range(0.25..0.45),
+    );
+    let wall = rng.random_range(0.015..0.03);
+    let mut cabinet = Assembly::default();
+    cabinet.add(Part::Box {
+        centre: [0.0, 0.0, 0.0],
+        half: [width, height, depth],
+    });
+    let rows = rng.random_range(1..=3);
+    let columns = rng.random_range(1..=2);
+    let cell_w = (2.0 * width - wall) / columns as f32;
+    let cell_h = (2.0 * height - wall) / rows as f32;
+    for row in 0..rows {
+        for column in 0..columns {
+            cabinet.carved.push(Part::Box {
+                centre: [
+                    -width + wall / 2.0 + cell_w * (column as f32 + 0.5),
+                    -height + wall / 2.0 + cell_h * (row as f32 + 0.5),
+                    wall,
+                ],
+                half: [cell_w / 2.0 - wall / 2.0, cell_h / 2.0 - wall / 2.0, depth],
+            });
+        }
+    }
+    cabinet
+}
+
+fn desk(rng: &mut impl Rng) -> Assembly {
+    let (width, depth) = (rng.random_range(0.35..0.48), rng.random_range(0.18..0.3));
+    let top_y = rng.random_range(0.0..0.15);
+    let mut desk = Assembly::default();
+    desk.add(Part::Box {
+        centre: [0.0, top_y, 0.0],
+        half: [width, 0.025, depth],
+    });
+    let half = (top_y + 0.45) / 2.0;
+    // A slab at −x, a drawer block at +x.
+    desk.add(Part::Box {
+        centre: [-width + 0.02, -0.45 + half, 0.0],
+        half: [0.02, half, depth * 0.95],
+    });
+    let block = rng.random_range(0.08..0.16);
+    desk.add(Part::Box {
+        centre: [width - block, -0.45 + half, 0.0],
+        half: [block, half, depth * 0.95],
+    });
+    let drawers = rng.random_range(0..=3);
+    for i in 0..drawers {
+        let y = top_y - 0.05 - 0.08 * i as f32;
+        desk.carved.push(Part::Box {
+            centre: [width - block, y, depth * 0.95],
+            half: [block * 0.7, 0.025, 0.02],
+        });
+    }
+    desk
+}
+
+fn bottle(rng: &mut impl Rng) -> Assembly {
+    let radius = rng.random_range(0.1..0.2);
+    let body_top = rng.random_range(-0.05..0.15);
+    let neck = rng.random_range(0.025..0.06);
+    let mut bottle = Assembly::default();
+    let body_half = (body_top + 0.45) / 2.0;
+    bottle.add(Part::Cylinder {
+        centre: [0.0, -0.45 + body_half, 0.0],
+        radius,
+        radius_top: radius,
+        half_height: body_half,
+    });
+    let shoulder = rng.random_range(0.05..0.12);
+    bottle.add(Part::Cylinder {
+        centre: [0.0, body_top + shoulder, 0.0],
+        radius,
+        radius_top: neck,
+        half_height: shoulder,
+    });
+    let neck_bottom = body_top + 2.0 * shoulder;
+    let neck_half = (0.45 - neck_bottom) / 2.0;
+    bottle.add(Part::Cylinder {
+        centre: [0.0, neck_bottom + neck_half, 0.0],
+        radius: neck,
+        radius_top: neck,
+        half_height: neck_half,
+    });
+    bottle
+}
+
+fn frame(rng: &mut impl Rng) -> Assembly {
+    let (width, height) = (rng.random_range(0.2..0.42), rng.random_range(0.25..0.45));
+    let border = rng.random_range(0.03..0.1);
+    let mut frame = Assembly::default();
+    frame.add(Part::Box {
+        centre: [0.0, 0.0, 0.0],
+        half: [width, height, rng.random_range(0.015..0.05)],
+    });
+    if rng.random_bool(0.5) {
+        frame.carved.push(Part::Box {
+            centre: [0.0, border / 2.0, 0.0],
+            half: [width - border, height - border, 0.2],
+        });
+    } else {
+        let radius = (width.min(height) - border).max(0.05);
+        frame.carved.push(Part::Torus {
+            centre: [0.0, 0.0, 0.0],
+            major: radius / 2.0,
+            minor: radius / 2.0,
+        });
+    }
+    // A foot to stand on, sometimes.
+    if rng.random_bool(0.5) {
+        frame.add(Part::Box {
+            centre: [0.0, -height, 0.0],
+            half: [width * 0.6, 0.02, 0.12],
+        });
+    }
+    frame
+}
+
+fn sofa(rng: &mut impl Rng) -> Assembly {
+    let (width, depth) = (rng.random_range(0.35..0.48), rng.random_range(0.15..0.25));
+    let seat_y = rng.random_range(-0.25..-0.1);
+    let mut sofa = Assembly::default();
+    sofa.add(Part::Box {
+        centre: [0.0, (seat_y - 0.45) / 2.0, 0.0],
+        half: [width, (seat_y + 0.45) / 2.0, depth],
+    });
+    let back_top = rng.random_range(0.05..0.25);
+    let back = rng.random_range(0.04..0.08);
+    sofa.add(Part::Box {
+        centre: [0.0, (back_top - 0.45) / 2.0, -depth + back],
+        half: [width, (back_top + 0.45) / 2.0, back],
+    });
+    let arm = rng.random_range(0.03..0.07);
+    let arm_top = seat_y + rng.random_range(0.08..0.18);
+    sofa.add(Part::Box {
+        centre: [width - arm, (arm_top - 0.45) / 2.0, 0.0],
+        half: [arm, (arm_top + 0.45) / 2.0, depth],
+    });
+    if rng.random_bool(0.5) {
+        // A chaise on the other side.
+        let length = rng.random_range(0.15..0.3);
+        sofa.add(Part::Box {
+            centre: [-width + 0.15, (seat_y - 0.45) / 2.0, depth + length / 2.0],
+            half: [0.15, (seat_y + 0.45) / 2.0, length / 2.0],
+        });
+    } else {
+        sofa.add(Part::Box {
+            centre: [-width + arm, (arm_top - 0.45) / 2.0, 0.0],
+            half: [arm, (arm_top + 0.45) / 2.0, depth],
+        });
+    }
+    sofa
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -327,9 +642,9 @@ mod tests {
             assert_eq!(grid, generate(kind, 3, 32), "{kind:?} is not repeatable");
             assert_ne!(grid, generate(kind, 4, 32), "{kind:?} ignores its seed");
             let fill = grid.count() as f64 / 32f64.powi(3);
-            assert!(fill > 0.01 && fill < 0.5, "{kind:?}: fill {fill}");
-            // Mirror symmetry across x = 0 for all but the mug (handle on one side).
-            if kind != Furniture::Mug {
+            assert!(fill > 0.003 && fill < 0.5, "{kind:?}: fill {fill}");
+            // Mirror symmetry across x = 0 for all but the asymmetric kinds.
+            if !matches!(kind, Furniture::Mug | Furniture::Desk | Furniture::Sofa) {
                 let r = grid.resolution();
                 let asymmetric = (0..r)
                     .flat_map(|x| (0..r).flat_map(move |y| (0..r).map(move |z| [x, y, z])))
@@ -337,6 +652,41 @@ mod tests {
                     .count();
                 assert_eq!(asymmetric, 0, "{kind:?} is not mirror symmetric");
             }
+        }
+    }
+
+    #[test]
+    fn varied_shapes_are_normalized_and_differ_from_the_canonical_pose() {
+        for kind in Furniture::ALL {
+            let varied = generate_varied(kind, 5, 32);
+            assert_eq!(varied, generate_varied(kind, 5, 32));
+            let (lo, hi) = varied.occupied_bounds().expect("not empty");
+            let longest = (0..3).map(|a| hi[a] + 1 - lo[a]).max().unwrap_or(0);
+            // The longest side spans the grid less the normalization margin (2 voxels a side).
+            assert!(
+                (27..=29).contains(&longest),
+                "{kind:?}: longest side {longest}"
+            );
+        }
+        let poses: std::collections::HashSet<Vec<bool>> = (0..6)
+            .map(|seed| {
+                generate_varied(Furniture::Desk, seed, 16)
+                    .occupied()
+                    .to_vec()
+            })
+            .collect();
+        assert_eq!(poses.len(), 6, "seeds should vary pose and proportions");
+    }
+
+    #[test]
+    fn holes_are_carved_through() {
+        // The cabinet's compartments and the frame's window leave much of their bounding
+        // boxes empty.
+        for kind in [Furniture::Cabinet, Furniture::Frame] {
+            let grid = generate(kind, 0, 32);
+            let (lo, hi) = grid.occupied_bounds().expect("not empty");
+            let volume: usize = (0..3).map(|a| hi[a] + 1 - lo[a]).product();
+            assert!(grid.count() * 10 < volume * 8, "{kind:?} is not hollow");
         }
     }
 

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::parts::Retrieval;
 use super::policy::{Baseline, Policy, PolicyConfig, input_batch};
 use super::soft::{Draw, ProgramTensors};
-use super::{FitLoss, GraphicsProgram, Reconstruction, Target};
+use super::{FitLoss, GraphicsProgram, Reconstruction, SynthConfig, Target};
 use crate::data::Crop;
 use crate::relaxed::Relaxation;
 use crate::train::{
@@ -357,6 +357,38 @@ pub struct Completion {
     pub seconds: f64,
     #[serde(skip)]
     pub reconstruction: Option<Reconstruction>,
+    /// The policy's output (detached) with the draw that gave `program`: where
+    /// [`super::refine`] starts.
+    #[serde(skip)]
+    pub start: Option<ProgramTensors>,
+}
+
+/// Steps of the refinement that follows a completion by default (`roap complete`, the app):
+/// about 5 s on a 2-core CPU.
+pub const DEFAULT_REFINE_STEPS: usize = 150;
+
+/// Settings of the per-shape synthesis that refines a completion ([`super::refine`]): the
+/// policy's sketch, `steps` steps of which a third polish, the region the crop removed
+/// left free, and a temperature that starts where the policy's training ended, so α starts
+/// as sharp as the policy emits it.
+pub fn refinement(config: &TrainConfig, crop: Crop, steps: usize, seed: u64) -> SynthConfig {
+    let start = config.temperature.temperature(1.0);
+    let end = SynthConfig::default()
+        .temperature
+        .temperature(1.0)
+        .min(start);
+    SynthConfig {
+        sketch: config.policy.sketch.clone(),
+        steps,
+        polish_steps: steps / 3,
+        restarts: 1,
+        temperature: TemperatureSchedule::Exponential { start, end },
+        unseen: crop,
+        report_every: (steps / 8).max(10),
+        snapshot_every: (steps / 40).max(5),
+        seed,
+        ..SynthConfig::default()
+    }
 }
 
 /// How [`complete`] works on one input.
@@ -404,7 +436,7 @@ pub fn complete(
         .zip(labels)
         .filter(|(p, _)| dim != 3 || !crop.removes([p[0] * 2.0, p[1] * 2.0, p[2] * 2.0]))
         .collect();
-    let mut best: Option<(f64, GraphicsProgram)> = None;
+    let mut best: Option<(f64, GraphicsProgram, ProgramTensors)> = None;
     let candidates = samples.max(1);
     for draw in 0..candidates {
         let tensors = if draw == 0 {
@@ -424,11 +456,11 @@ pub fn complete(
             })
             .sum::<f64>()
             / kept.len().max(1) as f64;
-        if best.as_ref().is_none_or(|(b, _)| loss < *b) {
-            best = Some((loss, program));
+        if best.as_ref().is_none_or(|(b, ..)| loss < *b) {
+            best = Some((loss, program, tensors));
         }
     }
-    let (visible_loss, program) = best.ok_or(AmortizedError::NoShapes)?;
+    let (visible_loss, program, start) = best.ok_or(AmortizedError::NoShapes)?;
     let (points, _) = input.query_points(eval_resolution);
     let reconstruction = input.rasterise(eval_resolution, &program.occupancies(&points));
     Ok(Completion {
@@ -437,6 +469,7 @@ pub fn complete(
         candidates,
         seconds: started.elapsed().as_secs_f64(),
         reconstruction: Some(reconstruction),
+        start: Some(start),
     })
 }
 

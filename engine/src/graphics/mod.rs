@@ -21,5 +21,5 @@ mod target;
 pub use parts::PartFamily;
 pub use program::{GraphicsProgram, PartShape, ProgramComponent, Side};
 pub use sketch::{ComponentKind, SketchConfig};
-pub use synth::{FitLoss, StopReason, SynthConfig, SynthError, SynthOutcome, synthesize};
+pub use synth::{FitLoss, StopReason, SynthConfig, SynthError, SynthOutcome, refine, synthesize};
 pub use target::{OpenOptions, Reconstruction, Score, Symmetry, Target, iou_2d};

@@ -7,8 +7,48 @@ use rayon::prelude::*;
 use super::GraphicsProgram;
 use super::program::Side;
 use super::target::{Reconstruction, Score, Target};
+use crate::data::Crop;
 
-/// A discrete program with its score and rasterisation.
+/// How discrete programs are scored against a target.
+#[derive(Clone, Copy)]
+pub(super) struct Scoring<'a> {
+    pub target: &'a Target,
+    /// The region the input does not show (3D): a program's voxels there are not scored,
+    /// so it is free to complete the shape.
+    pub unseen: Crop,
+    pub resolution: usize,
+    pub seed: u64,
+}
+
+impl Scoring<'_> {
+    pub fn score(&self, program: GraphicsProgram) -> Scored {
+        let (points, _) = self.target.query_points(self.resolution);
+        let occupancy = program.occupancies(&points);
+        self.of(program, &occupancy)
+    }
+
+    /// `program`, whose occupancy at the target's query points is `occupancy`.
+    fn of(&self, program: GraphicsProgram, occupancy: &[f32]) -> Scored {
+        let reconstruction = self.target.rasterise(self.resolution, occupancy);
+        Scored {
+            score: self.judge(&reconstruction),
+            program,
+            reconstruction,
+        }
+    }
+
+    /// The score of `reconstruction` on the region seen.
+    pub fn judge(&self, reconstruction: &Reconstruction) -> Score {
+        match (reconstruction, self.unseen) {
+            (Reconstruction::Voxels(voxels), crop) if crop != Crop::None => self
+                .target
+                .score(&Reconstruction::Voxels(crop.apply(voxels)), self.seed),
+            _ => self.target.score(reconstruction, self.seed),
+        }
+    }
+}
+
+/// A discrete program with its score (of the region seen) and its whole rasterisation.
 #[derive(Clone)]
 pub(super) struct Scored {
     pub program: GraphicsProgram,
@@ -17,28 +57,6 @@ pub(super) struct Scored {
 }
 
 impl Scored {
-    pub fn new(target: &Target, program: GraphicsProgram, resolution: usize, seed: u64) -> Self {
-        let (points, _) = target.query_points(resolution);
-        let occupancy = program.occupancies(&points);
-        Self::of(target, program, &occupancy, resolution, seed)
-    }
-
-    /// `program`, whose occupancy at the target's query points is `occupancy`.
-    fn of(
-        target: &Target,
-        program: GraphicsProgram,
-        occupancy: &[f32],
-        resolution: usize,
-        seed: u64,
-    ) -> Self {
-        let reconstruction = target.rasterise(resolution, occupancy);
-        Self {
-            score: target.score(&reconstruction, seed),
-            program,
-            reconstruction,
-        }
-    }
-
     /// Lower is better: [`super::Score::error`].
     pub fn key(&self) -> f64 {
         self.score.error()
@@ -50,14 +68,8 @@ impl Scored {
 /// first every removal that leaves the rasterisation exactly as it is (parts buried in
 /// others, cuts that miss), then one at a time the removal whose error is lowest. Returns
 /// `None` when nothing goes.
-pub(super) fn prune(
-    target: &Target,
-    start: &Scored,
-    bound: f64,
-    resolution: usize,
-    seed: u64,
-) -> Option<Scored> {
-    let (points, _) = target.query_points(resolution);
+pub(super) fn prune(scoring: &Scoring<'_>, start: &Scored, bound: f64) -> Option<Scored> {
+    let (points, _) = scoring.target.query_points(scoring.resolution);
     let parts = PartValues::new(&start.program, &points);
     // Edits keep line and part numbers (nothing is compacted until the end), so every
     // candidate reads the same part values.
@@ -79,7 +91,7 @@ pub(super) fn prune(
     });
     let score = |edited: GraphicsProgram| {
         let occupancy = parts.occupancies(&edited);
-        Scored::of(target, edited, &occupancy, resolution, seed)
+        scoring.of(edited, &occupancy)
     };
     loop {
         let best = removals(&program)
@@ -291,14 +303,20 @@ mod tests {
         let truth = program();
         let frame = VoxelGrid::empty(32);
         let target = Target::Voxels(truth.voxelize(32, &frame));
-        let start = Scored::new(&target, truth.clone(), 32, 0);
+        let scoring = Scoring {
+            target: &target,
+            unseen: Crop::None,
+            resolution: 32,
+            seed: 0,
+        };
+        let start = scoring.score(truth.clone());
         assert_eq!(start.program.live_lines(), 2);
-        let pruned = prune(&target, &start, start.key() * 1.1 + 1e-9, 32, 0)
-            .expect("the buried part's line goes");
+        let pruned =
+            prune(&scoring, &start, start.key() * 1.1 + 1e-9).expect("the buried part's line goes");
         assert_eq!(pruned.program.live_lines(), 1, "{}", pruned.program);
         assert_eq!(pruned.program.live_parts(), 2);
         assert!(pruned.key() <= start.key() * 1.1 + 1e-9);
         // Removing the far sphere's line would cost fit: a tight bound keeps it.
-        assert!(prune(&target, &pruned, pruned.key() * 1.1 + 1e-9, 32, 0).is_none());
+        assert!(prune(&scoring, &pruned, pruned.key() * 1.1 + 1e-9).is_none());
     }
 }

@@ -424,6 +424,72 @@ impl FreeProgram {
         }
     }
 
+    /// Free parameters on `device` that start where `tensors` are (a policy's output, say):
+    /// α's logits, the parts' placements and library queries, the shared library, the
+    /// transforms and gates, every task of them. The inverse of [`Self::tensors`] up to
+    /// rounding (each part's linear map is split into row sizes and a shear).
+    pub fn from_tensors(tensors: &ProgramTensors, device: &Device) -> Self {
+        fn param<const D: usize>(t: &Tensor<D>, device: &Device) -> Param<Tensor<D>> {
+            Param::from_tensor(Tensor::from_data(t.to_data(), device))
+        }
+        fn params<const D: usize>(
+            t: &Option<Tensor<D>>,
+            device: &Device,
+        ) -> Option<Param<Tensor<D>>> {
+            t.as_ref().map(|t| param(t, device))
+        }
+        let (logits, geometry) = tensors
+            .components
+            .iter()
+            .map(|c| {
+                let logits = FreeLogits {
+                    op_logits: param(&c.logits.op_logits, device),
+                    left_logits: param(&c.logits.left_logits, device),
+                    right_logits: param(&c.logits.right_logits, device),
+                };
+                // `linear = diag(size⁻¹) (I + shear)`: each row's length is its size⁻¹.
+                let linear = Tensor::<4>::from_data(c.parts.linear.to_data(), device);
+                let [tasks, parts, dim, _] = linear.dims();
+                let row_length = linear
+                    .clone()
+                    .powi_scalar(2)
+                    .sum_dim(3)
+                    .sqrt()
+                    .clamp_min(1e-6);
+                let eye: Vec<f32> = (0..dim * dim)
+                    .map(|i| if i % (dim + 1) == 0 { 1.0 } else { 0.0 })
+                    .collect();
+                let identity = Tensor::<2>::from_data(TensorData::new(eye, [dim, dim]), device)
+                    .reshape([1, 1, dim, dim])
+                    .expand([tasks, parts, dim, dim]);
+                let shear = linear / row_length.clone() - identity;
+                let log_size = row_length.log().neg().reshape([tasks, parts, dim]);
+                let geometry = FreeGeometry {
+                    translation: param(&c.parts.translation, device),
+                    log_size: Param::from_tensor(log_size),
+                    shear: Param::from_tensor(shear),
+                    warp_query: params(&c.parts.warp_query, device),
+                    surface_query: params(&c.parts.surface_query, device),
+                    flip: params(&c.flip, device),
+                    step: params(&c.step, device),
+                    count_logits: params(&c.count_logits, device),
+                    gate: params(&c.gate, device),
+                };
+                (logits, geometry)
+            })
+            .unzip();
+        Self {
+            architecture: FreeArchitecture { components: logits },
+            shapes: FreeShapes {
+                components: geometry,
+                library: tensors.library.as_ref().map(|(warps, surfaces)| Library {
+                    warps: param(warps, device),
+                    surfaces: param(surfaces, device),
+                }),
+            },
+        }
+    }
+
     /// Restart `task` alone, as fresh parameters (a one-task program) sharing nothing with
     /// `self`: a stage that works on one restart pays for one.
     pub fn task(&self, task: usize) -> FreeProgram {

@@ -11,11 +11,12 @@ use rand::seq::SliceRandom as _;
 use serde::{Deserialize, Serialize};
 
 use super::parts::Retrieval;
-use super::prune::{Scored, prune};
+use super::prune::{Scored, Scoring, prune};
 use super::seeding::seed_parts;
 use super::soft::{Draw, FreeProgram, Initialization, ProgramTensors};
 use super::target::{Reconstruction, Symmetry, Target};
 use super::{GraphicsProgram, SketchConfig};
+use crate::data::Crop;
 use crate::relaxed::Relaxation;
 use crate::train::{
     ArchitectureSnapshot, EventSink, MetricsReport, RunControl, Schedule, StepReport,
@@ -84,6 +85,9 @@ pub struct SynthConfig {
     pub snapshot_every: usize,
     /// Resolution at which the discrete program is voxelized for metrics and meshes.
     pub eval_resolution: usize,
+    /// The region the input does not show (3D completion): no samples are fitted there and
+    /// no voxels scored there, so the program is free to complete the shape.
+    pub unseen: Crop,
     pub seed: u64,
 }
 
@@ -115,6 +119,7 @@ impl Default for SynthConfig {
             report_every: 100,
             snapshot_every: 20,
             eval_resolution: 64,
+            unseen: Crop::None,
             seed: 0,
         }
     }
@@ -248,6 +253,46 @@ pub fn synthesize(
     sink: &mut dyn EventSink,
     control: &RunControl,
 ) -> Result<SynthOutcome, SynthError> {
+    run(target, config, None, device, sink, control)
+}
+
+/// [`synthesize`] warm-started from `start` (an amortized policy's output for `target`,
+/// say) instead of seeded parts and prior logits: its α as logits, its parts, library and
+/// transforms as parameters, one restart per task of `start`. The starting program is a
+/// candidate like every later one, so the result never fits worse than the guess.
+///
+/// # Errors
+/// As [`synthesize`], or a `start` whose shape is not `config.sketch`'s.
+pub fn refine(
+    target: &Target,
+    start: &ProgramTensors,
+    config: &SynthConfig,
+    device: &Device,
+    sink: &mut dyn EventSink,
+    control: &RunControl,
+) -> Result<SynthOutcome, SynthError> {
+    let sketch = &config.sketch;
+    let fits = start.components.len() == sketch.components.len()
+        && start.components.iter().all(|c| {
+            let [_, lines, _] = c.logits.op_logits.dims();
+            lines == sketch.lines && c.parts.count() == sketch.part_count()
+        });
+    if !fits || start.tasks() == 0 {
+        return Err(SynthError::Config(
+            "the starting program does not fit the sketch".into(),
+        ));
+    }
+    run(target, config, Some(start), device, sink, control)
+}
+
+fn run(
+    target: &Target,
+    config: &SynthConfig,
+    start: Option<&ProgramTensors>,
+    device: &Device,
+    sink: &mut dyn EventSink,
+    control: &RunControl,
+) -> Result<SynthOutcome, SynthError> {
     let started = Instant::now();
     crate::relaxed::flush_subnormals();
     let sketch = &config.sketch;
@@ -272,25 +317,30 @@ pub fn synthesize(
     let search_steps = config.steps - polish_steps;
 
     let symmetry = target.symmetry();
-    let seeds = seed_parts(
-        target,
-        sketch.part_count() * sketch.components.len(),
-        config.seed,
-    );
-    let init = Initialization {
-        centres: seeds.centres,
-        sizes: seeds.sizes,
-        cavity: seeds.cavity,
-        flip_normal: symmetry.normal.clone(),
-        // 2D flip planes learn their offset, so a mirror through the centre says little.
-        symmetric: dim == 2 || symmetry.is_symmetric(),
-        logit_scale: 0.1,
-        chain_bias: config.chain_bias,
-        union_bias: config.union_bias,
-        gate: config.initial_gate,
+    let (mut model, tasks) = match start {
+        Some(start) => (FreeProgram::from_tensors(start, device), start.tasks()),
+        None => {
+            let seeds = seed_parts(
+                target,
+                sketch.part_count() * sketch.components.len(),
+                config.seed,
+            );
+            let init = Initialization {
+                centres: seeds.centres,
+                sizes: seeds.sizes,
+                cavity: seeds.cavity,
+                flip_normal: symmetry.normal.clone(),
+                // 2D flip planes learn their offset, so a mirror through the centre says little.
+                symmetric: dim == 2 || symmetry.is_symmetric(),
+                logit_scale: 0.1,
+                chain_bias: config.chain_bias,
+                union_bias: config.union_bias,
+                gate: config.initial_gate,
+            };
+            let tasks = config.restarts.max(1);
+            (FreeProgram::new(sketch, tasks, &init, device), tasks)
+        }
     };
-    let tasks = config.restarts.max(1);
-    let mut model = FreeProgram::new(sketch, tasks, &init, device);
     let mut architecture_optimizer = AdamConfig::new().with_epsilon(1e-5).init();
     let mut shape_optimizer = AdamConfig::new().with_epsilon(1e-5).init();
     let schedule = Schedule {
@@ -386,7 +436,7 @@ pub fn synthesize(
     seen.extend(report(
         target, sketch, config, &model, steps_run, started, sink,
     )?);
-    let chosen_index = choose(&seen, config.simplicity_tolerance)
+    let chosen_index = choose(&seen, config.simplicity_tolerance, start.is_some())
         .ok_or_else(|| SynthError::Config("no program to keep".into()))?;
     let chosen = &seen[chosen_index];
     // α at the end, of the restart whose program is kept.
@@ -481,7 +531,7 @@ fn report(
         checkpoints.push(Checkpoint {
             step,
             task,
-            fit: Scored::new(target, program, config.eval_resolution, config.seed),
+            fit: scoring(target, config).score(program),
             model: model.clone(),
         });
     }
@@ -507,12 +557,23 @@ fn report(
     Ok(checkpoints)
 }
 
+/// How discrete programs are scored in this run.
+fn scoring<'a>(target: &'a Target, config: &SynthConfig) -> Scoring<'a> {
+    Scoring {
+        target,
+        unseen: config.unseen,
+        resolution: config.eval_resolution,
+        seed: config.seed,
+    }
+}
+
 /// The shortest program (fewest live lines) whose fit error is within `tolerance` of the best
-/// one's; among equally short ones the better fitting, then the later. The starting program
-/// (step 0) is only a fallback: it is the seeding's guess, not a found program, and a run
-/// that hands it back looks like one that never ran.
-fn choose(seen: &[Checkpoint], tolerance: f64) -> Option<usize> {
-    let found = seen.iter().any(|c| c.step > 0);
+/// one's; among equally short ones the better fitting, then the later. Unless `warm`, the
+/// starting program (step 0) is only a fallback: it is the seeding's guess, not a found
+/// program, and a run that hands it back looks like one that never ran. A warm start's
+/// program is a real guess (a policy's) and competes like the rest.
+fn choose(seen: &[Checkpoint], tolerance: f64, warm: bool) -> Option<usize> {
+    let found = !warm && seen.iter().any(|c| c.step > 0);
     let eligible = || {
         seen.iter()
             .enumerate()
@@ -558,13 +619,7 @@ impl Checkpoint {
     /// The program with the lines it can do without removed while its fit error stays
     /// within `bound` ([`prune`]).
     fn pruned(self, target: &Target, config: &SynthConfig, bound: f64) -> Self {
-        match prune(
-            target,
-            &self.fit,
-            bound,
-            config.eval_resolution,
-            config.seed,
-        ) {
+        match prune(&scoring(target, config), &self.fit, bound) {
             Some(fit) => Self { fit, ..self },
             None => self,
         }
@@ -584,7 +639,18 @@ struct PointBatches {
 
 impl PointBatches {
     fn new(target: &Target, config: &SynthConfig, device: &Device) -> Self {
-        let (points, labels) = target.samples(config.sample_points.max(1), config.seed);
+        let (mut points, mut labels) = target.samples(config.sample_points.max(1), config.seed);
+        let dim = target.dim();
+        if dim == 3 && config.unseen != Crop::None {
+            // Crops span −1..1 over the grid, samples −½..½.
+            let (kept_points, kept_labels): (Vec<&[f32]>, Vec<f32>) = points
+                .chunks_exact(dim)
+                .zip(&labels)
+                .filter(|(p, _)| !config.unseen.removes([p[0] * 2.0, p[1] * 2.0, p[2] * 2.0]))
+                .unzip();
+            points = kept_points.concat();
+            labels = kept_labels;
+        }
         let pool = labels.len();
         Self {
             points: Tensor::from_data(TensorData::new(points, [pool, target.dim()]), device),
@@ -775,5 +841,5 @@ fn soft_chamfer(
         occupancy.extend(super::soft::values(values.slice([task..task + 1, 0..n])));
     }
     let soft = target.rasterise(config.eval_resolution, &occupancy);
-    target.score(&soft, config.seed).chamfer
+    scoring(target, config).judge(&soft).chamfer
 }

@@ -8,24 +8,26 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng as _;
 use roap_engine::data::{
-    Crop, Furniture, VoxelGrid, generate, image_of_dataset, read_shape, read_u8_dataset,
-    read_voxel_dataset, resample,
+    Crop, Furniture, VoxelGrid, generate_varied, image_of_dataset, read_shape, read_u8_dataset,
+    read_voxel_dataset,
 };
 use roap_engine::device::{self, DeviceChoice};
 use roap_engine::export::{MeshFormat, write_mesh};
 use roap_engine::graphics::amortized::{self, CompleteOptions, TrainConfig, checkpoint};
 use roap_engine::graphics::policy::PolicyConfig;
-use roap_engine::graphics::{Reconstruction, Target, meshes::program_surface};
+use roap_engine::graphics::{Reconstruction, Target, meshes::program_surface, refine};
 use roap_engine::metrics;
 use roap_engine::train::{RunControl, TrainEvent};
 
+use super::synth::{Progress, Written, write_outcome};
 use super::{write_atomically, write_program};
 
 /// Shapes for training or evaluation.
 #[derive(Args)]
 pub struct DataArg {
     /// A folder of shapes (.binvox .obj .off .stl .ply), an IM-NET HDF5 file (`voxels`),
-    /// `procedural:COUNT[:SEED]` for COUNT generated shapes of every furniture kind, or
+    /// `procedural:COUNT[:SEED]` for COUNT generated shapes of every furniture kind (turned,
+    /// stretched and normalized: seeds from SEED on), or
     /// `images:FILE.hdf5[:COUNT[:FIRST]]` for COUNT 2D images of a `pixels` dataset
     /// (BSP-Net layout) from index FIRST.
     data: String,
@@ -72,7 +74,7 @@ fn load_shapes(data: &str, resolution: usize) -> anyhow::Result<Vec<VoxelGrid>> 
             .parse()
             .context("procedural:COUNT:SEED")?;
         return Ok((0..count)
-            .flat_map(|i| Furniture::ALL.map(|kind| generate(kind, seed + i, resolution)))
+            .flat_map(|i| Furniture::ALL.map(|kind| generate_varied(kind, seed + i, resolution)))
             .collect());
     }
     let path = Path::new(data);
@@ -92,12 +94,12 @@ fn load_shapes(data: &str, resolution: usize) -> anyhow::Result<Vec<VoxelGrid>> 
         anyhow::ensure!(!files.is_empty(), "{}: no shape files", path.display());
         return files
             .iter()
-            .map(|f| Ok(resample(&read_shape(f, resolution)?, resolution)))
+            .map(|f| Ok(read_shape(f, resolution)?.normalized(resolution)))
             .collect();
     }
     Ok(read_voxel_dataset(path, "voxels")?
         .iter()
-        .map(|g| resample(g, resolution))
+        .map(|g| g.normalized(resolution))
         .collect())
 }
 
@@ -242,6 +244,13 @@ pub struct CompleteArgs {
     /// Min-sampling: discrete programs weighed on the visible input (the mode + draws).
     #[arg(long, default_value_t = 8)]
     samples: usize,
+    /// Steps of per-shape synthesis on the visible input that start from the policy's
+    /// program (a third of them polish its parts); 0 keeps the policy's guess as it is.
+    #[arg(long, default_value_t = amortized::DEFAULT_REFINE_STEPS)]
+    refine_steps: usize,
+    /// Resolution of the exported meshes.
+    #[arg(long, default_value_t = 64)]
+    mesh_res: usize,
     #[arg(long)]
     out: PathBuf,
     #[arg(long, default_value_t = 0)]
@@ -252,54 +261,92 @@ pub fn run_complete(args: &CompleteArgs, choice: DeviceChoice) -> anyhow::Result
     let chosen = device::choose(choice)?;
     let (policy, config) =
         checkpoint::load(&args.checkpoint, &chosen.device).map_err(anyhow::Error::msg)?;
-    let full = resample(&read_shape(&args.shape, 64)?, 64);
+    anyhow::ensure!(
+        config.policy.sketch.dim == 3,
+        "this checkpoint is a 2D policy; `complete` takes 3D shapes (use `eval` for images)"
+    );
+    // In the frame the policy was trained in (and synthesis fits in).
+    let full = read_shape(&args.shape, 64)?.normalized(64);
     let crop = args.crop.crop(args.crop_seed);
-    let input = crop.apply(&full);
+    let input = Target::Voxels(crop.apply(&full));
     let options = CompleteOptions {
         crop,
         samples: args.samples,
         eval_resolution: 64,
         seed: args.seed,
     };
-    anyhow::ensure!(
-        config.policy.sketch.dim == 3,
-        "this checkpoint is a 2D policy; `complete` takes 3D shapes (use `eval` for images)"
-    );
-    let completion = amortized::complete(
-        &policy,
-        &config.policy,
-        &Target::Voxels(input),
-        &options,
-        &chosen.device,
-    )?;
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("creating {}", args.out.display()))?;
-    let program = &completion.program;
-    write_program(&args.out, program)?;
-    let chamfer_full = match &completion.reconstruction {
+    let completion =
+        amortized::complete(&policy, &config.policy, &input, &options, &chosen.device)?;
+    let guess_vs_full = match &completion.reconstruction {
         Some(Reconstruction::Voxels(v)) => metrics::chamfer_x1000(&full, v, args.seed),
         _ => None,
     };
-    let metrics = serde_json::json!({
-        "shape": args.shape.display().to_string(),
-        "crop": crop,
-        "chamfer_vs_full_x1000": chamfer_full,
+    let guess = serde_json::json!({
+        "chamfer_vs_full_x1000": guess_vs_full,
         "visible_loss": completion.visible_loss,
         "candidates": completion.candidates,
-        "live_lines": program.live_lines(),
+        "live_lines": completion.program.live_lines(),
         "seconds": completion.seconds,
     });
+    eprintln!(
+        "policy's guess: {} lines, Chamfer ×1000 against the whole shape {} ({:.2} s)",
+        completion.program.live_lines(),
+        guess_vs_full.map_or("-".into(), |c| format!("{c:.3}")),
+        completion.seconds
+    );
+    let written = Written {
+        out: &args.out,
+        mesh_res: args.mesh_res,
+        shape: &args.shape,
+        crop,
+        full: Some(&full),
+        device: &chosen.description,
+    };
+    let (program, mut metrics) = match (&completion.start, args.refine_steps) {
+        (Some(start), steps) if steps > 0 => {
+            let synth = amortized::refinement(&config, crop, steps, args.seed);
+            let mut progress = Progress::new(synth.steps);
+            let device = chosen.device.clone().autodiff();
+            let outcome = refine(
+                &input,
+                start,
+                &synth,
+                &device,
+                &mut progress,
+                &RunControl::default(),
+            )?;
+            progress.bar.finish_and_clear();
+            let metrics = write_outcome(&written, &input, &synth, &outcome)?;
+            (outcome.program, metrics)
+        }
+        _ => {
+            std::fs::create_dir_all(&args.out)
+                .with_context(|| format!("creating {}", args.out.display()))?;
+            let program = completion.program.clone();
+            write_program(&args.out, &program)?;
+            let mut surface = program_surface(&program, args.mesh_res);
+            full.to_model_frame(&mut surface);
+            if !surface.triangles.is_empty() {
+                let mut bytes = Vec::new();
+                write_mesh(&mut bytes, &surface, MeshFormat::Obj)?;
+                write_atomically(&args.out.join("mesh.obj"), &bytes)?;
+            }
+            let metrics = serde_json::json!({
+                "shape": args.shape.display().to_string(),
+                "crop": crop,
+                "device": chosen.description,
+                "chamfer_vs_full_x1000": guess_vs_full,
+                "live_lines": program.live_lines(),
+                "seconds": completion.seconds,
+            });
+            (program, metrics)
+        }
+    };
+    metrics["guess"] = guess;
     write_atomically(
         &args.out.join("metrics.json"),
         serde_json::to_string_pretty(&metrics)?.as_bytes(),
     )?;
-    let mut surface = program_surface(program, 64);
-    full.to_model_frame(&mut surface);
-    if !surface.triangles.is_empty() {
-        let mut bytes = Vec::new();
-        write_mesh(&mut bytes, &surface, MeshFormat::Obj)?;
-        write_atomically(&args.out.join("mesh.obj"), &bytes)?;
-    }
     let mut out = std::io::stdout().lock();
     write!(out, "{program}")?;
     writeln!(out, "{}", serde_json::to_string(&metrics)?)?;

@@ -161,7 +161,8 @@ enum DataCommand {
         #[arg(long, default_value_t = 0)]
         seed: u64,
     },
-    /// Generate a furniture-like solid (chair, table, lamp, shelf, mug) from a seed.
+    /// Generate a furniture-like solid (chair, table, lamp, shelf, mug, bench, stool,
+    /// cabinet, desk, bottle, frame, sofa) from a seed.
     Procedural {
         /// chair, table, lamp, shelf or mug.
         kind: String,
@@ -408,7 +409,8 @@ fn run_data(command: &DataCommand) -> anyhow::Result<()> {
         } => {
             use roap_engine::data::{Furniture, generate, write_binvox};
             let kind = Furniture::from_name(kind).with_context(|| {
-                format!("unknown kind {kind:?} (chair, table, lamp, shelf, mug)")
+                let kinds: Vec<&str> = Furniture::ALL.iter().map(|k| k.name()).collect();
+                format!("unknown kind {kind:?} ({})", kinds.join(", "))
             })?;
             anyhow::ensure!(
                 (1..=roap_engine::data::MAX_VOXELIZE_RESOLUTION).contains(res),
