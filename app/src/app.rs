@@ -534,6 +534,11 @@ impl StudioApp {
             }
             other => (other.clone(), None),
         };
+        // What the crop removed is unknown, not empty: the program may complete it.
+        let mut config = config;
+        if full.is_some() {
+            config.unseen = crop;
+        }
         let control = RunControl::default();
         self.control = Some(control.clone());
         self.run = RunView::started(config.steps);

@@ -486,6 +486,31 @@ fn with_gumbel_logits(tensors: &ProgramTensors) -> ProgramTensors {
     out
 }
 
+/// Refines `completion` of `input` (cropped by `crop`) for `steps` steps of per-shape
+/// synthesis that start from the policy's program ([`super::refine`]), with the settings of
+/// [`refinement`]. `device` must have autodiff enabled.
+///
+/// # Errors
+/// A completion without its starting tensors, or what [`super::refine`] refuses.
+#[allow(clippy::too_many_arguments)] // The refinement's whole context, passed once.
+pub fn refine_completion(
+    input: &Target,
+    completion: &Completion,
+    crop: Crop,
+    config: &TrainConfig,
+    steps: usize,
+    seed: u64,
+    device: &Device,
+    sink: &mut dyn EventSink,
+    control: &RunControl,
+) -> Result<super::SynthOutcome, super::SynthError> {
+    let start = completion.start.as_ref().ok_or_else(|| {
+        super::SynthError::Config("the completion has no starting program".into())
+    })?;
+    let synth = refinement(config, crop, steps, seed);
+    super::refine(input, start, &synth, device, sink, control)
+}
+
 /// A trained policy and the settings it was trained with, saved side by side:
 /// `DIR/policy.bpk` (burn record) and `DIR/config.json`.
 pub mod checkpoint {

@@ -313,10 +313,16 @@ fn run(
     device.seed(config.seed);
     let dim = sketch.dim;
     let mut batches = PointBatches::new(target, config, device);
-    let polish_steps = config.polish_steps.min(config.steps / 3);
+    // A cold run searches for at least two thirds of its steps; a warm one starts from a
+    // found program and may only polish it.
+    let polish_steps = if start.is_some() {
+        config.polish_steps.min(config.steps)
+    } else {
+        config.polish_steps.min(config.steps / 3)
+    };
     let search_steps = config.steps - polish_steps;
 
-    let symmetry = target.symmetry();
+    let symmetry = target.symmetry_seen(config.unseen);
     let (mut model, tasks) = match start {
         Some(start) => (FreeProgram::from_tensors(start, device), start.tasks()),
         None => {
@@ -638,6 +644,7 @@ struct PointBatches {
 }
 
 impl PointBatches {
+    /// Samples of `target`, none where `config.unseen` removed the input.
     fn new(target: &Target, config: &SynthConfig, device: &Device) -> Self {
         let (mut points, mut labels) = target.samples(config.sample_points.max(1), config.seed);
         let dim = target.dim();

@@ -5,7 +5,7 @@
 use rand::SeedableRng as _;
 
 use crate::data::{
-    DataError, PixelGrid, PointSamples, VoxelGrid, image_of_dataset, read_png, read_shape,
+    Crop, DataError, PixelGrid, PointSamples, VoxelGrid, image_of_dataset, read_png, read_shape,
     read_u8_dataset, read_voxel_dataset, sample_points,
 };
 use crate::metrics;
@@ -245,6 +245,12 @@ impl Target {
     /// through the centre, up to the rounding of its box to whole cells: the plane may sit
     /// one cell off, which a one-cell-thin wing would otherwise read as asymmetry.
     pub fn symmetry(&self) -> Symmetry {
+        self.symmetry_seen(Crop::None)
+    }
+
+    /// [`Self::symmetry`] of a cropped input: only voxel pairs the crop left both of count,
+    /// so the removed region reads as unknown, not as asymmetry.
+    pub fn symmetry_seen(&self, unseen: Crop) -> Symmetry {
         let dim = self.dim();
         let shifted_mirror_iou = |axis: usize, shift: isize| -> f64 {
             let (mut both, mut either) = (0usize, 0usize);
@@ -255,17 +261,22 @@ impl Target {
             match self {
                 Self::Voxels(grid) => {
                     let r = grid.resolution();
+                    let seen = |xyz: [usize; 3]| {
+                        unseen == Crop::None
+                            || !unseen.removes(grid.normalized_centre(xyz).map(|c| 2.0 * c))
+                    };
                     for i in 0..r * r * r {
                         let xyz = [i / (r * r), (i / r) % r, i % r];
-                        let mirrored = (r as isize - 1 - xyz[axis] as isize + shift)
-                            .try_into()
-                            .ok()
-                            .is_some_and(|m: usize| {
-                                let mut mirrored = xyz;
-                                mirrored[axis] = m;
-                                grid.get(mirrored)
-                            });
-                        tally(grid.get(xyz), mirrored);
+                        let m = r as isize - 1 - xyz[axis] as isize + shift;
+                        let mirrored = usize::try_from(m).ok().filter(|&m| m < r).map(|m| {
+                            let mut mirrored = xyz;
+                            mirrored[axis] = m;
+                            mirrored
+                        });
+                        if !seen(xyz) || mirrored.is_some_and(|m| !seen(m)) {
+                            continue;
+                        }
+                        tally(grid.get(xyz), mirrored.is_some_and(|m| grid.get(m)));
                     }
                 }
                 Self::Pixels(image) => {

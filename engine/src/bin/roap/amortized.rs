@@ -15,7 +15,7 @@ use roap_engine::device::{self, DeviceChoice};
 use roap_engine::export::{MeshFormat, write_mesh};
 use roap_engine::graphics::amortized::{self, CompleteOptions, TrainConfig, checkpoint};
 use roap_engine::graphics::policy::PolicyConfig;
-use roap_engine::graphics::{Reconstruction, Target, meshes::program_surface, refine};
+use roap_engine::graphics::{Reconstruction, Target, meshes::program_surface};
 use roap_engine::metrics;
 use roap_engine::train::{RunControl, TrainEvent};
 
@@ -303,14 +303,17 @@ pub fn run_complete(args: &CompleteArgs, choice: DeviceChoice) -> anyhow::Result
         device: &chosen.description,
     };
     let (program, mut metrics) = match (&completion.start, args.refine_steps) {
-        (Some(start), steps) if steps > 0 => {
+        (Some(_), steps) if steps > 0 => {
             let synth = amortized::refinement(&config, crop, steps, args.seed);
             let mut progress = Progress::new(synth.steps);
             let device = chosen.device.clone().autodiff();
-            let outcome = refine(
+            let outcome = amortized::refine_completion(
                 &input,
-                start,
-                &synth,
+                &completion,
+                crop,
+                &config,
+                steps,
+                args.seed,
                 &device,
                 &mut progress,
                 &RunControl::default(),
@@ -360,6 +363,9 @@ pub struct EvalArgs {
     data: DataArg,
     #[arg(long, default_value_t = 8)]
     samples: usize,
+    /// Also refine every completion for this many steps (3D; rows "+ refinement").
+    #[arg(long, default_value_t = 0)]
+    refine_steps: usize,
     #[arg(long, default_value_t = 0)]
     seed: u64,
 }
@@ -438,8 +444,10 @@ pub fn run_eval(args: &EvalArgs, choice: DeviceChoice) -> anyhow::Result<()> {
     for (setting, crops) in settings {
         let mut chamfers = Vec::new();
         let mut baseline_chamfers = Vec::new();
+        let mut refined_chamfers = Vec::new();
         let mut seconds = Vec::new();
         let mut baseline_seconds = Vec::new();
+        let mut refined_seconds = Vec::new();
         for (shape, crop) in shapes.iter().zip(crops) {
             let input = match shape {
                 Target::Voxels(grid) => Target::Voxels(crop.apply(grid)),
@@ -462,6 +470,28 @@ pub fn run_eval(args: &EvalArgs, choice: DeviceChoice) -> anyhow::Result<()> {
                 );
             }
             seconds.push(completion.seconds);
+            if args.refine_steps > 0 && dim == 3 {
+                let outcome = amortized::refine_completion(
+                    &input,
+                    &completion,
+                    crop,
+                    &config,
+                    args.refine_steps,
+                    args.seed,
+                    &chosen.device.clone().autodiff(),
+                    &mut |_| {},
+                    &RunControl::default(),
+                )?;
+                if let Some(reconstruction) = &outcome.reconstruction {
+                    let chamfer = shape
+                        .score(reconstruction, args.seed)
+                        .chamfer
+                        .unwrap_or(worst);
+                    tracing::info!(setting, chamfer, seconds = outcome.seconds, "refined");
+                    refined_chamfers.push(chamfer);
+                }
+                refined_seconds.push(completion.seconds + outcome.seconds);
+            }
             if let Some(baseline) = &baseline {
                 let started = std::time::Instant::now();
                 let reconstruction = amortized::complete_baseline(
@@ -489,6 +519,16 @@ pub fn run_eval(args: &EvalArgs, choice: DeviceChoice) -> anyhow::Result<()> {
         });
         row[key] = serde_json::json!(mean(&chamfers));
         rows.push(row);
+        if !refined_chamfers.is_empty() {
+            let mut row = serde_json::json!({
+                "setting": setting,
+                "method": format!("{} + refinement ({} steps)", method_name(&config), args.refine_steps),
+                "shapes": shapes.len(),
+                "seconds_per_shape": mean(&refined_seconds),
+            });
+            row[key] = serde_json::json!(mean(&refined_chamfers));
+            rows.push(row);
+        }
         if baseline.is_some() {
             let mut row = serde_json::json!({
                 "setting": setting,
