@@ -17,7 +17,7 @@ use roap_engine::graphics::amortized::{self, CompleteOptions, TrainConfig, check
 use roap_engine::graphics::policy::PolicyConfig;
 use roap_engine::graphics::{Reconstruction, Target, meshes::program_surface};
 use roap_engine::metrics;
-use roap_engine::train::{RunControl, TrainEvent};
+use roap_engine::train::{RunControl, TemperatureSchedule, TrainEvent};
 
 use super::synth::{Progress, Written, write_outcome};
 use super::{write_atomically, write_program};
@@ -136,6 +136,9 @@ pub struct TrainArgs {
     /// pixels): shapes already fitted better than it weigh less.
     #[arg(long)]
     balanced: Option<f64>,
+    /// Gumbel-softmax temperature: START END, decayed exponentially [default: 1 0.05].
+    #[arg(long, num_args = 2, value_names = ["START", "END"])]
+    temperature: Option<Vec<f64>>,
 }
 
 pub fn run_train(args: &TrainArgs, choice: DeviceChoice) -> anyhow::Result<()> {
@@ -163,6 +166,12 @@ pub fn run_train(args: &TrainArgs, choice: DeviceChoice) -> anyhow::Result<()> {
     };
     if let Some(lines) = args.lines {
         config.policy.sketch.lines = lines.max(1);
+    }
+    if let Some(t) = &args.temperature {
+        config.temperature = TemperatureSchedule::Exponential {
+            start: t.first().copied().unwrap_or(1.0),
+            end: t.get(1).copied().unwrap_or(0.05),
+        };
     }
     let bar = ProgressBar::new(config.steps as u64);
     bar.set_style(

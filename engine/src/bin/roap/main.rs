@@ -45,7 +45,8 @@ enum Command {
     /// part library) across many shapes, e.g. `roap train procedural:40 --out ckpt`.
     Train(amortized::TrainArgs),
     /// Complete a (cropped) shape with a trained policy: one forward pass plus min-sampling
-    /// on the visible input, e.g. `roap complete assets/checkpoints/procedural
+    /// on the visible input (the guess), then per-shape synthesis that refines the guess on
+    /// the visible input, e.g. `roap complete assets/checkpoints/procedural
     /// samples/shapes/table.binvox --crop half-plane --out out/table`.
     Complete(amortized::CompleteArgs),
     /// Evaluate a policy (and its baseline) on shapes: full input, octant crop, half-plane
