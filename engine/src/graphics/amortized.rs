@@ -75,8 +75,10 @@ pub enum AmortizedError {
     NoShapes,
     #[error("every shape must be {0}D, as the policy's sketch")]
     Dimension(usize),
-    #[error("the loss became {0} at step {1}; the last good checkpoint is kept")]
+    #[error("the loss became {0} at step {1}; training stopped and nothing was saved")]
     NonFinite(f64, usize),
+    #[error("no discrete program could be drawn")]
+    NoProgram,
     #[error(transparent)]
     Program(#[from] crate::dsl::DslError),
 }
@@ -384,6 +386,14 @@ pub fn refinement(config: &TrainConfig, crop: Crop, steps: usize, seed: u64) -> 
         restarts: 1,
         temperature: TemperatureSchedule::Exponential { start, end },
         unseen: crop,
+        // With a region unseen, a shorter program is not simpler where it matters: the lines
+        // it drops may be the ones that complete the shape. The best fit of the seen region
+        // is kept.
+        simplicity_tolerance: if crop == Crop::None {
+            SynthConfig::default().simplicity_tolerance
+        } else {
+            0.0
+        },
         report_every: (steps / 8).max(10),
         snapshot_every: (steps / 40).max(5),
         seed,
@@ -460,7 +470,7 @@ pub fn complete(
             best = Some((loss, program, tensors));
         }
     }
-    let (visible_loss, program, start) = best.ok_or(AmortizedError::NoShapes)?;
+    let (visible_loss, program, start) = best.ok_or(AmortizedError::NoProgram)?;
     let (points, _) = input.query_points(eval_resolution);
     let reconstruction = input.rasterise(eval_resolution, &program.occupancies(&points));
     Ok(Completion {
@@ -533,7 +543,7 @@ pub mod checkpoint {
     ) -> Result<(), String> {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let json = serde_json::to_string_pretty(config).map_err(|e| e.to_string())?;
-        std::fs::write(dir.join("config.json"), json)
+        crate::export::write_atomically(&dir.join("config.json"), json.as_bytes())
             .map_err(|e| format!("{}: {e}", dir.join("config.json").display()))?;
         policy
             .save_file(dir.join("policy.bpk"))

@@ -66,7 +66,9 @@ impl Scored {
 /// Removes lines from `start` (each becomes a skip passing one of its arguments through) or
 /// switches off whole components while the fit error ([`super::Score::error`]) stays within `bound`:
 /// first every removal that leaves the rasterisation exactly as it is (parts buried in
-/// others, cuts that miss), then one at a time the removal whose error is lowest. Returns
+/// others, cuts that miss), then one at a time the removal whose error is lowest. Where the
+/// scoring leaves a region unseen only the first kind goes: a line that completes the
+/// unseen region costs nothing on the seen one, so the second kind would remove it. Returns
 /// `None` when nothing goes.
 pub(super) fn prune(scoring: &Scoring<'_>, start: &Scored, bound: f64) -> Option<Scored> {
     let (points, _) = scoring.target.query_points(scoring.resolution);
@@ -93,7 +95,8 @@ pub(super) fn prune(scoring: &Scoring<'_>, start: &Scored, bound: f64) -> Option
         let occupancy = parts.occupancies(&edited);
         scoring.of(edited, &occupancy)
     };
-    loop {
+    let greedy = scoring.unseen == Crop::None;
+    while greedy {
         let best = removals(&program)
             .into_iter()
             .map(|candidate| candidate.apply(&program))
