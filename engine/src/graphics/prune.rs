@@ -322,4 +322,24 @@ mod tests {
         // Removing the far sphere's line would cost fit: a tight bound keeps it.
         assert!(prune(&scoring, &pruned, pruned.key() * 1.1 + 1e-9).is_none());
     }
+
+    #[test]
+    fn where_the_input_is_unseen_only_exact_removals_go() {
+        // The far sphere sits where the crop removed the input (x > 0): removing its line
+        // costs nothing on what is seen, but it is the program's completion of the shape.
+        let truth = program();
+        let frame = VoxelGrid::empty(32);
+        let crop = Crop::fixed_plane();
+        let target = Target::Voxels(crop.apply(&truth.voxelize(32, &frame)));
+        let scoring = Scoring {
+            target: &target,
+            unseen: crop,
+            resolution: 32,
+            seed: 0,
+        };
+        let start = scoring.score(truth.clone());
+        let pruned = prune(&scoring, &start, f64::INFINITY).expect("the buried line goes");
+        assert_eq!(pruned.program.live_lines(), 1, "{}", pruned.program);
+        assert_eq!(pruned.program.live_parts(), 2, "{}", pruned.program);
+    }
 }
