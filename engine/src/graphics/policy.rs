@@ -31,6 +31,9 @@ pub struct PolicyConfig {
     pub union_bias: f64,
     /// Initial part width.
     pub part_size: f32,
+    /// The head's output is scaled by this before it is added to the prior: small, so a
+    /// fresh policy starts at the prior; large, so training moves α and parts faster.
+    pub residual_scale: f64,
 }
 
 impl Default for PolicyConfig {
@@ -51,6 +54,7 @@ impl Default for PolicyConfig {
             chain_bias: 8.0,
             union_bias: 6.0,
             part_size: 0.2,
+            residual_scale: 0.1,
         }
     }
 }
@@ -196,7 +200,7 @@ impl Policy {
         let batch = voxels.dims()[0];
         let hidden = self.encoder.forward(voxels);
         // Small residuals on top of a fixed prior (chain program, parts spread over the cube).
-        let out = self.head.forward(hidden) * 0.1;
+        let out = self.head.forward(hidden) * config.residual_scale;
         let layout = config.layout();
         let device = out.device();
         let mut start = 0;

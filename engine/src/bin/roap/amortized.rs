@@ -139,6 +139,15 @@ pub struct TrainArgs {
     /// Gumbel-softmax temperature: START END, decayed exponentially [default: 1 0.05].
     #[arg(long, num_args = 2, value_names = ["START", "END"])]
     temperature: Option<Vec<f64>>,
+    /// Logit prior of the policy towards the chain l_i = op(l_{i−1}, p_i) [default: 8].
+    #[arg(long)]
+    chain_prior: Option<f64>,
+    /// Logit prior of the policy towards union [default: 6].
+    #[arg(long)]
+    union_prior: Option<f64>,
+    /// Scale of the head's output on top of the prior [default: 0.1].
+    #[arg(long)]
+    residual_scale: Option<f64>,
 }
 
 pub fn run_train(args: &TrainArgs, choice: DeviceChoice) -> anyhow::Result<()> {
@@ -166,6 +175,15 @@ pub fn run_train(args: &TrainArgs, choice: DeviceChoice) -> anyhow::Result<()> {
     };
     if let Some(lines) = args.lines {
         config.policy.sketch.lines = lines.max(1);
+    }
+    if let Some(prior) = args.chain_prior {
+        config.policy.chain_bias = prior;
+    }
+    if let Some(prior) = args.union_prior {
+        config.policy.union_bias = prior;
+    }
+    if let Some(scale) = args.residual_scale {
+        config.policy.residual_scale = scale;
     }
     if let Some(t) = &args.temperature {
         config.temperature = TemperatureSchedule::Exponential {
