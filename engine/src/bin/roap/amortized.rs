@@ -193,9 +193,10 @@ pub fn run_train(args: &TrainArgs, choice: DeviceChoice) -> anyhow::Result<()> {
     }
     let bar = ProgressBar::new(config.steps as u64);
     bar.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} {elapsed}/{eta} {msg}")
+        ProgressStyle::with_template("{prefix} {bar:30} {pos}/{len} {elapsed}/{eta} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
+    bar.set_prefix("policy");
     let mut sink = |event: TrainEvent| {
         if let TrainEvent::Step(s) = event {
             bar.set_position(s.step as u64 + 1);
