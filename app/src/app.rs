@@ -7,10 +7,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use egui::{TextureHandle, TextureOptions};
+use roap_engine::data::VoxelGrid;
 use roap_engine::device::{self, ChosenDevice, DeviceChoice};
 use roap_engine::graphics::amortized::refinement;
 use roap_engine::graphics::meshes::PartKey;
-use roap_engine::graphics::{OpenOptions, Reconstruction, SynthConfig, Target, refine, synthesize};
+use roap_engine::graphics::{
+    OpenOptions, Reconstruction, SynthConfig, SynthError, SynthOutcome, Target, refine, synthesize,
+};
 use roap_engine::train::RunControl;
 
 use crate::document::{
@@ -560,27 +563,12 @@ impl StudioApp {
                 out.send(Message::Device(chosen.description.clone()));
                 let device = chosen.device.autodiff();
                 let mut sink = |event| out.send(Message::Train(event));
-                let mut run = move || synthesize(&target, &config, &device, &mut sink, &control);
-                // One core stays with the UI (and the GL rasterizer, in software on
-                // machines without a GPU), so the window keeps its frame rate.
-                let result = match training_pool() {
-                    Some(pool) => pool.install(run),
-                    None => run(),
-                }
-                .map(|outcome| {
-                    let chamfer_vs_full = match (&full, &outcome.reconstruction) {
-                        (Some(full), Some(Reconstruction::Voxels(voxels))) => {
-                            roap_engine::metrics::chamfer_x1000(full, voxels, outcome_seed)
-                        }
-                        _ => None,
-                    };
-                    Box::new(SynthesisResult {
-                        outcome,
-                        chamfer_vs_full,
-                    })
-                })
-                .map_err(|err| format!("{err:#}"));
-                out.send(Message::SynthesisEnded(result));
+                let run = move || synthesize(&target, &config, &device, &mut sink, &control);
+                out.send(synthesis_ended(
+                    on_training_pool(run),
+                    full.as_ref(),
+                    outcome_seed,
+                ));
             },
             |err| Message::SynthesisEnded(Err(err)),
         );
@@ -644,26 +632,8 @@ impl StudioApp {
                 let target = Target::Voxels(crop.apply(&full));
                 let device = chosen.device.autodiff();
                 let mut sink = |event| out.send(Message::Train(event));
-                let mut run =
-                    move || refine(&target, &start, &config, &device, &mut sink, &control);
-                let result = match training_pool() {
-                    Some(pool) => pool.install(run),
-                    None => run(),
-                }
-                .map(|outcome| {
-                    let chamfer_vs_full = match &outcome.reconstruction {
-                        Some(Reconstruction::Voxels(voxels)) => {
-                            roap_engine::metrics::chamfer_x1000(&full, voxels, 0)
-                        }
-                        _ => None,
-                    };
-                    Box::new(SynthesisResult {
-                        outcome,
-                        chamfer_vs_full,
-                    })
-                })
-                .map_err(|err| format!("{err:#}"));
-                out.send(Message::SynthesisEnded(result));
+                let run = move || refine(&target, &start, &config, &device, &mut sink, &control);
+                out.send(synthesis_ended(on_training_pool(run), Some(&full), 0));
             },
             |error| Message::Failed {
                 job: Job::Complete,
@@ -1013,6 +983,39 @@ impl StudioApp {
 }
 
 /// A thread pool with one core fewer than the machine (at least one thread).
+/// Runs `run` on [`training_pool`]: one core stays with the UI (and the GL rasterizer, in
+/// software on machines without a GPU), so the window keeps its frame rate.
+fn on_training_pool<T: Send>(run: impl FnOnce() -> T + Send) -> T {
+    match training_pool() {
+        Some(pool) => pool.install(run),
+        None => run(),
+    }
+}
+
+/// The message a finished synthesis or refinement sends; a run on a cropped input is also
+/// scored against `full`, the whole shape.
+fn synthesis_ended(
+    result: Result<SynthOutcome, SynthError>,
+    full: Option<&VoxelGrid>,
+    seed: u64,
+) -> Message {
+    let result = result
+        .map(|outcome| {
+            let chamfer_vs_full = match (full, &outcome.reconstruction) {
+                (Some(full), Some(Reconstruction::Voxels(voxels))) => {
+                    roap_engine::metrics::chamfer_x1000(full, voxels, seed)
+                }
+                _ => None,
+            };
+            Box::new(SynthesisResult {
+                outcome,
+                chamfer_vs_full,
+            })
+        })
+        .map_err(|err| format!("{err:#}"));
+    Message::SynthesisEnded(result)
+}
+
 fn training_pool() -> Option<rayon::ThreadPool> {
     let cores = std::thread::available_parallelism().map_or(2, usize::from);
     rayon::ThreadPoolBuilder::new()

@@ -447,23 +447,8 @@ impl FreeProgram {
                     left_logits: param(&c.logits.left_logits, device),
                     right_logits: param(&c.logits.right_logits, device),
                 };
-                // `linear = diag(size⁻¹) (I + shear)`: each row's length is its size⁻¹.
-                let linear = Tensor::<4>::from_data(c.parts.linear.to_data(), device);
-                let [tasks, parts, dim, _] = linear.dims();
-                let row_length = linear
-                    .clone()
-                    .powi_scalar(2)
-                    .sum_dim(3)
-                    .sqrt()
-                    .clamp_min(1e-6);
-                let eye: Vec<f32> = (0..dim * dim)
-                    .map(|i| if i % (dim + 1) == 0 { 1.0 } else { 0.0 })
-                    .collect();
-                let identity = Tensor::<2>::from_data(TensorData::new(eye, [dim, dim]), device)
-                    .reshape([1, 1, dim, dim])
-                    .expand([tasks, parts, dim, dim]);
-                let shear = linear / row_length.clone() - identity;
-                let log_size = row_length.log().neg().reshape([tasks, parts, dim]);
+                let (log_size, shear) =
+                    split_linear(Tensor::<4>::from_data(c.parts.linear.to_data(), device));
                 let geometry = FreeGeometry {
                     translation: param(&c.parts.translation, device),
                     log_size: Param::from_tensor(log_size),
@@ -620,16 +605,33 @@ impl ArchitectureLogits {
 /// `A = diag(exp(−log_size)) (I + shear)`: `[T, P, D]`, `[T, P, D, D]` → `[T, P, D, D]`.
 pub(super) fn linear_map(log_size: Tensor<3>, shear: Tensor<4>) -> Tensor<4> {
     let [tasks, parts, dim] = log_size.dims();
-    let device = log_size.device();
+    let identity = identities([tasks, parts, dim], &log_size.device());
+    let inverse_size = log_size.neg().exp().unsqueeze_dim::<4>(3); // rows scaled
+    (identity + shear) * inverse_size
+}
+
+/// The inverse of [`linear_map`]: each row's length is its size⁻¹, the rest is shear.
+fn split_linear(linear: Tensor<4>) -> (Tensor<3>, Tensor<4>) {
+    let [tasks, parts, dim, _] = linear.dims();
+    let identity = identities([tasks, parts, dim], &linear.device());
+    let row_length = linear
+        .clone()
+        .powi_scalar(2)
+        .sum_dim(3)
+        .sqrt()
+        .clamp_min(1e-6);
+    let shear = linear / row_length.clone() - identity;
+    (row_length.log().neg().reshape([tasks, parts, dim]), shear)
+}
+
+/// `[tasks, parts, dim, dim]` identity matrices.
+fn identities([tasks, parts, dim]: [usize; 3], device: &Device) -> Tensor<4> {
     let eye: Vec<f32> = (0..dim * dim)
         .map(|i| if i % (dim + 1) == 0 { 1.0 } else { 0.0 })
         .collect();
-    let identity = Tensor::<2>::from_data(TensorData::new(eye, [dim, dim]), &device)
-        .unsqueeze_dim::<3>(0)
-        .unsqueeze_dim::<4>(0)
-        .expand([tasks, parts, dim, dim]);
-    let inverse_size = log_size.neg().exp().unsqueeze_dim::<4>(3); // rows scaled
-    (identity + shear) * inverse_size
+    Tensor::<2>::from_data(TensorData::new(eye, [dim, dim]), device)
+        .reshape([1, 1, dim, dim])
+        .expand([tasks, parts, dim, dim])
 }
 
 /// Zeroes the flip offset where the sketch wants planes through the origin.
