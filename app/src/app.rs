@@ -109,6 +109,8 @@ pub struct StudioApp {
     last_screenshot: Option<Arc<egui::ColorImage>>,
     /// Where the next screenshot goes (scripted runs), instead of the export dialog.
     screenshot_path: Option<PathBuf>,
+    /// A numerical fault the next syntheses inject (tests of the non-finite rule only).
+    pub fault: Option<roap_engine::train::Fault>,
 }
 
 impl StudioApp {
@@ -153,6 +155,7 @@ impl StudioApp {
             failed: Arc::default(),
             last_screenshot: None,
             screenshot_path: None,
+            fault: None,
         }
     }
 
@@ -275,7 +278,8 @@ impl StudioApp {
                             roap_engine::graphics::StopReason::Finished => "finished",
                             roap_engine::graphics::StopReason::Cancelled => "stopped",
                             roap_engine::graphics::StopReason::NonFiniteLoss => {
-                                "stopped (the loss was not a number; kept the last good program)"
+                                "stopped (the loss stayed not a number; kept the program of the \
+                                 last good step)"
                             }
                         };
                         self.status = if self.refining {
@@ -517,7 +521,9 @@ impl StudioApp {
     /// The engine's config for the current shape.
     pub fn synth_config(&self) -> Option<SynthConfig> {
         let shape = self.shape.as_ref()?;
-        Some(self.settings.synthesis.config(shape.target.dim()))
+        let mut config = self.settings.synthesis.config(shape.target.dim());
+        config.fault = self.fault;
+        Some(config)
     }
 
     /// Starts a synthesis of the shape (cropped when `cropped` or a crop is set).

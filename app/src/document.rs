@@ -336,7 +336,8 @@ pub fn complete_with_checkpoint(
         }
         _ => {
             loaded_policy = true;
-            let (policy, config) = checkpoint::load(checkpoint_dir, &device.device)?;
+            let (policy, config) =
+                checkpoint::load(checkpoint_dir, &device.device).map_err(|e| e.to_string())?;
             if config.policy.sketch.dim != 3 {
                 return Err(
                     "this checkpoint is a 2D policy; completion here takes 3D shapes".into(),

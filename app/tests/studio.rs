@@ -347,29 +347,75 @@ fn clicking_synthesize_runs_a_synthesis_and_completion_uses_the_checkpoint() {
 }
 
 #[test]
-fn a_malformed_file_shows_an_error_and_keeps_the_session() {
+fn bad_files_show_a_one_line_error_and_keep_the_session() {
     let dir = std::env::temp_dir().join(format!("roap_app_bad_{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let bad = dir.join("broken.binvox");
-    std::fs::write(&bad, b"#binvox 1\ndim 64 64 64\ngarbage").unwrap();
+    let mut grey_png = Vec::new();
+    image::GrayImage::from_fn(32, 32, |x, y| image::Luma([(4 * (x + y)) as u8]))
+        .write_to(
+            &mut std::io::Cursor::new(&mut grey_png),
+            image::ImageFormat::Png,
+        )
+        .unwrap();
+    let garbage: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let files: [(&str, Vec<u8>); 5] = [
+        ("empty.binvox", Vec::new()),
+        (
+            "truncated.binvox",
+            b"#binvox 1\ndim 64 64 64\ngarbage".to_vec(),
+        ),
+        ("garbage.obj", garbage),
+        (
+            "huge.binvox",
+            b"#binvox 1\ndim 4096 4096 4096\ndata\n".to_vec(),
+        ),
+        ("photo.png", grey_png),
+    ];
+    let mut paths: Vec<std::path::PathBuf> = files
+        .iter()
+        .map(|(name, bytes)| {
+            let path = dir.join(name);
+            std::fs::write(&path, bytes).unwrap();
+            path
+        })
+        .collect();
+    let folder = dir.join("a-folder.binvox");
+    std::fs::create_dir_all(&folder).unwrap();
+    paths.push(folder);
 
     let mut harness = opened(Settings::default(), "mug");
-    harness.state_mut().open(bad.clone());
-    step_until(&mut harness, "the error", |app| !app.errors.is_empty());
-    harness.get_by_label("Errors");
-    assert!(
-        harness.state().errors[0].contains("broken.binvox"),
-        "{:?}",
-        harness.state().errors
-    );
-    // The mug is still open.
-    assert_eq!(
-        harness.state().shape.as_ref().map(|s| s.name.as_str()),
-        Some("mug")
-    );
-    harness.get_by_label("Dismiss").click();
-    harness.run_steps(2);
-    assert!(harness.state().errors.is_empty());
+    for path in paths {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let started = std::time::Instant::now();
+        harness.state_mut().open(path);
+        step_until(&mut harness, &format!("the error for {name}"), |app| {
+            !app.errors.is_empty()
+        });
+        let errors = harness.state().errors.clone();
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{name}: slow"
+        );
+        assert_eq!(errors.len(), 1, "{name}: {errors:?}");
+        assert!(errors[0].contains(&name), "{name}: {errors:?}");
+        assert!(
+            !errors[0].contains('\n'),
+            "{name}: not one line: {errors:?}"
+        );
+        eprintln!("{name}: {}", errors[0]);
+        harness.get_by_label("Errors");
+        // The mug is still open.
+        assert_eq!(
+            harness.state().shape.as_ref().map(|s| s.name.as_str()),
+            Some("mug"),
+            "{name}"
+        );
+        harness.get_by_label("Dismiss").click();
+        harness.run_steps(2);
+        assert!(harness.state().errors.is_empty());
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -463,4 +509,59 @@ fn pause_holds_the_run_and_stop_keeps_what_it_found() {
     );
     assert!(app.run.steps.len() < 5_000);
     assert!(app.run.program.is_some(), "a stopped run keeps its program");
+}
+
+#[test]
+fn a_run_whose_loss_turns_nan_says_so_and_the_app_stays_usable() {
+    use roap_engine::graphics::StopReason;
+    use roap_engine::train::Fault;
+    let mut harness = opened(small_runs(80), "shelf");
+
+    // Part parameters NaN from step 30: the run stops with the last good program.
+    harness.state_mut().fault = Some(Fault::ParametersFrom(30));
+    harness.get_by_label("Synthesize").click();
+    step_until(&mut harness, "the poisoned run to end", |app| {
+        matches!(app.run.state, RunState::Ended(_))
+    });
+    assert_eq!(
+        harness.state().run.state,
+        RunState::Ended(StopReason::NonFiniteLoss)
+    );
+    assert!(
+        harness.state().status.contains("not a number"),
+        "{}",
+        harness.state().status
+    );
+    assert!(
+        harness.state().run.program.is_some(),
+        "the last good program is kept"
+    );
+    assert!(
+        harness.state().errors.is_empty(),
+        "{:?}",
+        harness.state().errors
+    );
+
+    // NaN from the start: nothing to keep, an error, and the shape is still there.
+    harness.state_mut().fault = Some(Fault::ParametersFrom(0));
+    harness.get_by_label("Synthesize").click();
+    step_until(&mut harness, "the error", |app| !app.errors.is_empty());
+    assert!(
+        harness.state().errors[0].contains("not a number"),
+        "{:?}",
+        harness.state().errors
+    );
+    assert!(harness.state().shape.is_some());
+    harness.get_by_label("Dismiss").click();
+
+    // Without the fault the next run finishes.
+    harness.state_mut().fault = None;
+    harness.get_by_label("Synthesize").click();
+    step_until(&mut harness, "a clean run to end", |app| {
+        matches!(app.run.state, RunState::Ended(_))
+    });
+    assert_eq!(
+        harness.state().run.state,
+        RunState::Ended(StopReason::Finished)
+    );
 }

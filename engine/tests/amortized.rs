@@ -60,8 +60,9 @@ fn train_save_load_complete() {
             losses.push(s.fit_loss);
         }
     };
-    let policy =
-        amortized::train(&shapes, &config, &device, &mut sink, &RunControl::default()).unwrap();
+    let policy = amortized::train(&shapes, &config, &device, &mut sink, &RunControl::default())
+        .unwrap()
+        .model;
     assert_eq!(losses.len(), 60);
     let early: f64 = losses[..10].iter().sum::<f64>() / 10.0;
     let late: f64 = losses[50..].iter().sum::<f64>() / 10.0;
@@ -76,7 +77,8 @@ fn train_save_load_complete() {
         &mut |_| {},
         &RunControl::default(),
     )
-    .unwrap();
+    .unwrap()
+    .model;
     checkpoint::save(&dir, policy.clone(), Some(baseline), &config).unwrap();
     let (loaded, loaded_config) = checkpoint::load(&dir, &cpu).unwrap();
     assert_eq!(loaded_config, config);
@@ -254,7 +256,8 @@ fn two_dimensional_policy_trains_and_completes() {
         },
         &RunControl::default(),
     )
-    .unwrap();
+    .unwrap()
+    .model;
     assert!(losses.iter().all(|l| l.is_finite()));
     let early: f64 = losses[..8].iter().sum::<f64>() / 8.0;
     let late: f64 = losses[32..].iter().sum::<f64>() / 8.0;

@@ -12,6 +12,12 @@ use roap_engine::graphics::{ComponentKind, GraphicsProgram, OpenOptions, Target}
 const RESOLUTION: usize = 64;
 /// Coarser than the default, to keep the test quick; still well inside the floor.
 const PART_RESOLUTION: usize = 24;
+fn part_resolution() -> usize {
+    std::env::var("ROAP_PART_RES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(PART_RESOLUTION)
+}
 
 fn samples() -> PathBuf {
     let manifest = std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
@@ -38,7 +44,10 @@ fn round_trip_iou(name: &str, program: &GraphicsProgram, frame: Option<&VoxelGri
     std::fs::create_dir_all(&dir).unwrap();
     let scad = dir.join("program.scad");
     let stl = dir.join("program.stl");
-    std::fs::write(&scad, to_openscad(program, frame, PART_RESOLUTION).unwrap()).unwrap();
+    let text = to_openscad(program, frame, part_resolution()).unwrap();
+    eprintln!("{name}: {} facets", text.matches("],[").count());
+    std::fs::write(&scad, text).unwrap();
+    let started = std::time::Instant::now();
     let output = Command::new("openscad")
         .arg("-o")
         .arg(&stl)
@@ -50,6 +59,7 @@ fn round_trip_iou(name: &str, program: &GraphicsProgram, frame: Option<&VoxelGri
         "openscad failed on {name}: {}",
         String::from_utf8_lossy(&output.stderr)
     );
+    eprintln!("{name}: openscad {:.1} s", started.elapsed().as_secs_f64());
     let mesh = read_stl(&std::fs::read(&stl).unwrap()).unwrap();
     std::fs::remove_dir_all(&dir).ok();
 

@@ -65,6 +65,32 @@ impl DigitReading {
     }
 }
 
+impl ModelConfig {
+    /// Whether a model of these settings can be built, at a size a checkpoint may ask for:
+    /// settings read from a file are checked before anything is allocated for them.
+    ///
+    /// # Errors
+    /// The first setting out of bounds, in words.
+    pub fn check(&self) -> Result<(), String> {
+        let within = |what: &str, value: usize, lo: usize, hi: usize| {
+            if (lo..=hi).contains(&value) {
+                Ok(())
+            } else {
+                Err(format!("{what} is {value}, outside {lo}..={hi}"))
+            }
+        };
+        within("image_channels", self.image_channels, 1, 4)?;
+        within("image height", self.image_size[0], 4, 256)?;
+        within("image width", self.image_size[1], 4, 256)?;
+        within("channels", self.channels, 1, 256)?;
+        within("head_width", self.head_width, 1, 4096)?;
+        within("lines", self.lines, 1, 256)?;
+        within("embedding", self.embedding, 1, 4096)?;
+        within("hidden", self.hidden, 1, 4096)?;
+        within("images_per_picture", self.images_per_picture, 1, 3)
+    }
+}
+
 impl Default for ModelConfig {
     fn default() -> Self {
         Self {

@@ -22,7 +22,8 @@ use crate::relaxed::{
     repeat_tasks,
 };
 use crate::train::{
-    EventSink, RunControl, Schedule, StepReport, TemperatureSchedule, TrainEvent, scalar,
+    EventSink, Fault, NonFiniteGuard, RunControl, Schedule, StepReport, StopReason,
+    TemperatureSchedule, TrainEvent, Verdict, scalar,
 };
 
 /// Which method: the full one or one of Table 1's ablations and baselines.
@@ -155,6 +156,9 @@ pub struct ArithConfig {
     /// refinement's search, half held out to choose among the candidates).
     pub eval_examples: usize,
     pub seed: u64,
+    /// A numerical fault to inject (tests of the non-finite rule only).
+    #[serde(skip)]
+    pub fault: Option<Fault>,
 }
 
 impl ArithConfig {
@@ -199,6 +203,7 @@ impl ArithConfig {
             eval_images: 2000,
             eval_examples: 200,
             seed: 0,
+            fault: None,
         }
     }
 
@@ -312,6 +317,9 @@ pub struct ArithResults {
     pub train_seconds: f64,
     /// Steps skipped because the loss was not finite.
     pub skipped_steps: usize,
+    /// How training ended (see [`crate::train::PATIENCE`]).
+    #[serde(default)]
+    pub stop: StopReason,
     /// Test time: programs drawn per task, and the refinement's steps, chains, draws and
     /// polishing steps.
     #[serde(default)]
@@ -345,6 +353,7 @@ impl ArithResults {
             steps: stats.steps,
             train_seconds: stats.seconds,
             skipped_steps: stats.skipped_steps,
+            stop: stats.stop,
             test_samples: config.test_programs(),
             refine_steps: refine.steps,
             refine_chains: refine.chains,
@@ -586,13 +595,14 @@ pub fn train(
         sink.event(TrainEvent::Restarted { kept, losses });
     }
     let range = restart_steps..config.steps;
+    stats.stop = StopReason::Finished;
     let (learner, _) = train_steps(learner, &context, range, &mut stats, sink, control);
     stats.seconds = started.elapsed().as_secs_f64();
     Ok((learner.model, stats))
 }
 
-/// Trains `learner` through `steps` (until cancelled), reporting each step; returns it with
-/// the fit loss of every step that was not skipped.
+/// Trains `learner` through `steps` (until cancelled, or stopped by the non-finite rule),
+/// reporting each step; returns it with the fit loss of every step that was not skipped.
 fn train_steps(
     mut learner: Learner,
     context: &Context<'_>,
@@ -604,13 +614,21 @@ fn train_steps(
     let mut fits = Vec::with_capacity(steps.len());
     for step in steps {
         if !control.checkpoint() {
+            stats.stop = StopReason::Cancelled;
             break;
         }
         let report;
         (learner, report) = learner.step(context, step, stats);
-        if let Some(report) = report {
-            fits.push((step, report.fit_loss));
-            sink.event(TrainEvent::Step(report));
+        match report {
+            Ok(report) => {
+                fits.push((step, report.fit_loss));
+                sink.event(TrainEvent::Step(report));
+            }
+            Err(Verdict::Stop | Verdict::NeverFinite) => {
+                stats.stop = StopReason::NonFiniteLoss;
+                break;
+            }
+            Err(_) => {}
         }
     }
     (learner, fits)
@@ -631,6 +649,8 @@ struct Context<'a> {
 /// One model in training, with its optimizer and its stream of batches.
 struct Learner {
     model: ArithModel,
+    /// The non-finite rule, with the parameters of the last good step.
+    guard: NonFiniteGuard<ArithModel>,
     optimizer: ModuleOptimizer,
     rng: rand::rngs::StdRng,
     order: Vec<usize>,
@@ -646,6 +666,7 @@ impl Learner {
         let order: Vec<usize> = (0..context.tasks.len()).collect();
         Self {
             model: new_model(config, context.tasks.len(), context.device),
+            guard: NonFiniteGuard::default(),
             optimizer: AdamConfig::new().with_epsilon(1e-5).init(),
             rng: rand::rngs::StdRng::seed_from_u64(config.seed ^ 0xa21),
             cursor: order.len(),
@@ -653,13 +674,14 @@ impl Learner {
         }
     }
 
-    /// One step on a fresh batch; `None` when its loss was not finite and it was skipped.
+    /// One step on a fresh batch, or the non-finite rule's verdict on it: skipped, or the
+    /// run stops (and the model is back at its last good parameters).
     fn step(
         mut self,
         context: &Context<'_>,
         step: usize,
         stats: &mut TrainStats,
-    ) -> (Self, Option<StepReport>) {
+    ) -> (Self, Result<StepReport, Verdict>) {
         let Context {
             config,
             tasks,
@@ -684,6 +706,7 @@ impl Learner {
                     .collect()
             })
             .collect();
+        self.model = Fault::parameters(config.fault, step, self.model);
         let model = &self.model;
         let values = example_values(
             &model.digits,
@@ -738,11 +761,16 @@ impl Learner {
                 (fit.clone(), fit, None)
             }
         };
+        let loss = Fault::loss(config.fault, step, loss);
         let value = scalar(&loss);
-        if !value.is_finite() {
-            // Products of long chains can overflow early on; skip the step, keep the model.
-            stats.skipped_steps += 1;
-            return (self, None);
+        // Products of long chains can overflow early on: such a step is skipped.
+        match self.guard.judge(value, &mut self.model) {
+            Verdict::Update => {}
+            verdict => {
+                stats.skipped_steps += 1;
+                drop(loss.backward()); // Uses up the tape, so later graphs do not join it.
+                return (self, Err(verdict));
+            }
         }
         let report = StepReport {
             step,
@@ -762,7 +790,7 @@ impl Learner {
         self.model = self
             .optimizer
             .step(config.learning_rate * decay, self.model, grads);
-        (self, Some(report))
+        (self, Ok(report))
     }
 }
 
@@ -894,6 +922,7 @@ pub struct TrainStats {
     pub steps: usize,
     pub skipped_steps: usize,
     pub seconds: f64,
+    pub stop: StopReason,
 }
 
 /// `[T, N]` → `[T·k, N]`, each row repeated `k` times (task-major, like `repeat_tasks`).
@@ -1410,11 +1439,18 @@ fn mean(values: impl Iterator<Item = f64>) -> f64 {
 pub mod checkpoint {
     use std::path::Path;
 
-    use burn::module::Module as _;
     use burn::tensor::Device;
 
     use super::{ArithConfig, ArithModel, Task, new_model};
+    use crate::train::checkpoint::{
+        CheckpointError, create_dir, load_module, parse_json, read_file, save_module, write_json,
+    };
 
+    /// Tasks a checkpoint may hold (the paper trains on 50).
+    const MAX_TASKS: usize = 100_000;
+
+    /// Writes `config.json`, `tasks.json` and `model.bpk`, each atomically.
+    ///
     /// # Errors
     /// If the folder or a file cannot be written.
     pub fn save(
@@ -1422,42 +1458,43 @@ pub mod checkpoint {
         model: ArithModel,
         config: &ArithConfig,
         tasks: &[Task],
-    ) -> Result<(), String> {
-        let write = |name: &str, text: String| {
-            crate::export::write_atomically(&dir.join(name), text.as_bytes())
-                .map_err(|e| format!("{e}: {}", dir.join(name).display()))
-        };
-        std::fs::create_dir_all(dir).map_err(|e| format!("{e}: {}", dir.display()))?;
-        write(
-            "config.json",
-            serde_json::to_string_pretty(config).map_err(|e| e.to_string())?,
-        )?;
-        write(
-            "tasks.json",
-            serde_json::to_string(tasks).map_err(|e| e.to_string())?,
-        )?;
-        model
-            .save_file(dir.join("model.bpk"))
-            .map_err(|e| format!("{e}: {}", dir.join("model.bpk").display()))
+    ) -> Result<(), CheckpointError> {
+        create_dir(dir)?;
+        write_json(&dir.join("config.json"), config)?;
+        write_json(&dir.join("tasks.json"), &tasks)?;
+        save_module(model, &dir.join("model.bpk"))
     }
 
     /// # Errors
-    /// Missing or malformed files, or a record that does not fit the configuration.
+    /// Missing or malformed files, settings out of bounds, or a record that does not fit
+    /// the configuration.
     pub fn load(
         dir: &Path,
         device: &Device,
-    ) -> Result<(ArithModel, ArithConfig, Vec<Task>), String> {
-        let read = |name: &str| {
-            std::fs::read_to_string(dir.join(name))
-                .map_err(|e| format!("{e}: {}", dir.join(name).display()))
-        };
-        let config: ArithConfig = serde_json::from_str(&read("config.json")?)
-            .map_err(|e| format!("{e}: {}", dir.join("config.json").display()))?;
-        let tasks: Vec<Task> = serde_json::from_str(&read("tasks.json")?)
-            .map_err(|e| format!("{e}: {}", dir.join("tasks.json").display()))?;
-        let model = new_model(&config, tasks.len(), device)
-            .try_load_file(dir.join("model.bpk"))
-            .map_err(|e| format!("{e}: {}", dir.join("model.bpk").display()))?;
+    ) -> Result<(ArithModel, ArithConfig, Vec<Task>), CheckpointError> {
+        let config_path = dir.join("config.json");
+        let config: ArithConfig = parse_json(&config_path, &read_file(&config_path)?)?;
+        config
+            .model
+            .check()
+            .map_err(|message| CheckpointError::Invalid {
+                path: config_path,
+                message,
+            })?;
+        let tasks_path = dir.join("tasks.json");
+        let tasks: Vec<Task> = parse_json(&tasks_path, &read_file(&tasks_path)?)?;
+        if tasks.is_empty() || tasks.len() > MAX_TASKS {
+            return Err(CheckpointError::Invalid {
+                path: tasks_path,
+                message: format!("{} tasks, outside 1..={MAX_TASKS}", tasks.len()),
+            });
+        }
+        let path = dir.join("model.bpk");
+        let model = load_module(
+            new_model(&config, tasks.len(), device),
+            &path,
+            read_file(&path)?,
+        )?;
         Ok((model, config, tasks))
     }
 }

@@ -55,11 +55,12 @@ impl PixelGrid {
     }
 }
 
-/// Reads a PNG (any colour type): pixels brighter than half are occupied.
+/// Reads a PNG mask (any colour type): pixels brighter than half are occupied.
 ///
 /// # Errors
 /// [`DataError::Malformed`] if the PNG does not decode, [`DataError::TooLarge`] above
-/// 4096 pixels a side.
+/// 4096 pixels a side, [`DataError::Unsupported`] if over a quarter of its pixels are grey
+/// (not a mask).
 pub fn read_png(bytes: &[u8]) -> Result<PixelGrid, DataError> {
     let malformed = |message: String| DataError::Malformed {
         format: "PNG",
@@ -80,6 +81,21 @@ pub fn read_png(bytes: &[u8]) -> Result<PixelGrid, DataError> {
     let luma = image::load_from_memory_with_format(bytes, image::ImageFormat::Png)
         .map_err(|e| malformed(e.to_string()))?
         .into_luma8();
+    // A shape image is a mask; a photo or a soft drawing thresholded at half would give a
+    // shape the user never drew. Anti-aliased edges leave far fewer grey pixels than this.
+    let grey = luma
+        .pixels()
+        .filter(|p| (48..=207).contains(&p.0[0]))
+        .count();
+    if grey * 4 > luma.len() {
+        return Err(DataError::Unsupported {
+            format: "PNG",
+            message: format!(
+                "not a black-and-white mask: {}% of its pixels are grey",
+                grey * 100 / luma.len()
+            ),
+        });
+    }
     Ok(PixelGrid {
         width: width as usize,
         height: height as usize,

@@ -66,6 +66,32 @@ impl DataError {
     }
 }
 
+/// Largest shape file read (1 GiB): a bigger one is refused before it is read.
+pub const MAX_FILE_BYTES: u64 = 1 << 30;
+
+/// Reads a whole shape file, refusing folders and files above [`MAX_FILE_BYTES`] before
+/// reading a byte.
+///
+/// # Errors
+/// A missing, unreadable or oversized file, or a folder.
+pub fn read_file(path: &std::path::Path) -> Result<Vec<u8>, DataError> {
+    let metadata = std::fs::metadata(path)?;
+    if metadata.is_dir() {
+        return Err(DataError::Unsupported {
+            format: "shape",
+            message: "this is a folder, not a file".into(),
+        });
+    }
+    if metadata.len() > MAX_FILE_BYTES {
+        return Err(DataError::TooLarge {
+            what: "file size in bytes",
+            got: usize::try_from(metadata.len()).unwrap_or(usize::MAX),
+            limit: MAX_FILE_BYTES as usize,
+        });
+    }
+    Ok(std::fs::read(path)?)
+}
+
 /// Resolution meshes are voxelized at unless asked otherwise (IM-NET's 64³).
 pub const DEFAULT_RESOLUTION: usize = 64;
 
@@ -75,7 +101,7 @@ pub const DEFAULT_RESOLUTION: usize = 64;
 /// If the file cannot be read, its extension is unknown, or its content is malformed.
 pub fn read_mesh(path: &std::path::Path) -> Result<TriangleMesh, DataError> {
     let read = || -> Result<TriangleMesh, DataError> {
-        let bytes = std::fs::read(path)?;
+        let bytes = read_file(path)?;
         match extension_of(path).as_str() {
             "obj" => read_obj(&bytes),
             "off" => read_off(&bytes),
@@ -97,8 +123,7 @@ pub fn read_mesh(path: &std::path::Path) -> Result<TriangleMesh, DataError> {
 /// If the file cannot be read, its extension is unknown, or its content is malformed.
 pub fn read_shape(path: &std::path::Path, resolution: usize) -> Result<VoxelGrid, DataError> {
     match extension_of(path).as_str() {
-        "binvox" => std::fs::read(path)
-            .map_err(DataError::from)
+        "binvox" => read_file(path)
             .and_then(|bytes| read_binvox(&bytes))
             .map_err(|err| err.in_file(path)),
         "obj" | "off" | "stl" | "ply" => {

@@ -9,7 +9,9 @@ use crate::data::TriangleMesh;
 
 /// The ½-isosurface of `occupancy` over the samples of [`super::isosurface_of_box`] (sample
 /// `i` of axis `a` at `(i + 0.5) / samples[a] − 0.5`), closed at the box's border, as a
-/// closed oriented 2-manifold: triangles wind counter-clockwise seen from outside.
+/// closed oriented 2-manifold: triangles wind counter-clockwise seen from outside. Each
+/// vertex is placed where `occupancy` crosses ½ along its grid edge (by bisection), so a
+/// coarse grid still puts the surface where it is, not halfway between samples.
 pub fn closed_isosurface_of_box(
     samples: [usize; 3],
     occupancy: impl Fn([f32; 3]) -> f32,
@@ -32,6 +34,9 @@ pub fn closed_isosurface_of_box(
     }
     let mut mesh = TriangleMesh::default();
     let mut on_edge: HashMap<(usize, usize), u32> = HashMap::new();
+    // Per vertex: its edge's ends, inside one first, if both are samples (not padding).
+    let mut edges: Vec<Option<([f32; 3], [f32; 3])>> = Vec::new();
+    let sampled = |c: [usize; 3]| (0..3).all(|a| (1..=r[a]).contains(&c[a]));
     for x in 0..padded[0] - 1 {
         for y in 0..padded[1] - 1 {
             for z in 0..padded[2] - 1 {
@@ -54,6 +59,8 @@ pub fn closed_isosurface_of_box(
                             let (pa, pb) = (position(corners[a]), position(corners[b]));
                             mesh.vertices
                                 .push([0, 1, 2].map(|k| pa[k] + t * (pb[k] - pa[k])));
+                            let both = sampled(corners[a]) && sampled(corners[b]);
+                            edges.push(both.then(|| if va > 0.0 { (pa, pb) } else { (pb, pa) }));
                             (mesh.vertices.len() - 1) as u32
                         })
                     };
@@ -88,7 +95,28 @@ pub fn closed_isosurface_of_box(
             }
         }
     }
+    for (vertex, edge) in mesh.vertices.iter_mut().zip(edges) {
+        if let Some((inside, outside)) = edge {
+            *vertex = crossing(inside, outside, &occupancy);
+        }
+    }
     mesh
+}
+
+/// Where `occupancy` crosses ½ between a point inside and one outside, to 1/1024 of their
+/// distance, kept 2 % away from both ends (see above).
+fn crossing(inside: [f32; 3], outside: [f32; 3], occupancy: impl Fn([f32; 3]) -> f32) -> [f32; 3] {
+    let at = |t: f32| [0, 1, 2].map(|k| inside[k] + t * (outside[k] - inside[k]));
+    let (mut lo, mut hi) = (0.0f32, 1.0f32);
+    for _ in 0..10 {
+        let mid = 0.5 * (lo + hi);
+        if occupancy(at(mid)) > 0.5 {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    at((0.5 * (lo + hi)).clamp(0.02, 0.98))
 }
 
 /// The six tetrahedra of a cube around its diagonal from corner (0,0,0) to (1,1,1), one per

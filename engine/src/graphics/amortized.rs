@@ -17,7 +17,8 @@ use super::{FitLoss, GraphicsProgram, Reconstruction, SynthConfig, Target};
 use crate::data::Crop;
 use crate::relaxed::Relaxation;
 use crate::train::{
-    EventSink, RunControl, Schedule, StepReport, TemperatureSchedule, TrainEvent, scalar,
+    EventSink, Fault, NonFiniteGuard, RunControl, Schedule, StepReport, StopReason,
+    TemperatureSchedule, TrainEvent, Verdict, scalar,
 };
 
 /// Settings of [`train`].
@@ -44,6 +45,9 @@ pub struct TrainConfig {
     pub balanced_threshold: Option<f64>,
     pub balance_every: usize,
     pub seed: u64,
+    /// A numerical fault to inject (tests of the non-finite rule only).
+    #[serde(skip)]
+    pub fault: Option<Fault>,
 }
 
 impl Default for TrainConfig {
@@ -64,6 +68,7 @@ impl Default for TrainConfig {
             balanced_threshold: None,
             balance_every: 250,
             seed: 0,
+            fault: None,
         }
     }
 }
@@ -75,8 +80,8 @@ pub enum AmortizedError {
     NoShapes,
     #[error("every shape must be {0}D, as the policy's sketch")]
     Dimension(usize),
-    #[error("the loss became {0} at step {1}; training stopped and nothing was saved")]
-    NonFinite(f64, usize),
+    #[error("the loss was not a number from the first step on: nothing was learned")]
+    NonFinite,
     #[error("no discrete program could be drawn")]
     NoProgram,
     #[error(transparent)]
@@ -87,14 +92,14 @@ pub enum AmortizedError {
 /// when `control` is cancelled. `device` must have autodiff enabled.
 ///
 /// # Errors
-/// No shapes, or a loss that stops being finite.
+/// No shapes, or a loss that is never finite.
 pub fn train(
     shapes: &[Target],
     config: &TrainConfig,
     device: &Device,
     sink: &mut dyn EventSink,
     control: &RunControl,
-) -> Result<Policy, AmortizedError> {
+) -> Result<Trained<Policy>, AmortizedError> {
     let policy = Policy::new(&config.policy, device);
     let k = config.min_samples.max(1);
     let weights = std::cell::RefCell::new(vec![1.0f32; shapes.len()]);
@@ -159,14 +164,14 @@ pub fn train(
 /// Trains the "w/o program" baseline on the same data and schedule.
 ///
 /// # Errors
-/// No shapes, or a loss that stops being finite.
+/// No shapes, or a loss that is never finite.
 pub fn train_baseline(
     shapes: &[Target],
     config: &TrainConfig,
     device: &Device,
     sink: &mut dyn EventSink,
     control: &RunControl,
-) -> Result<Baseline, AmortizedError> {
+) -> Result<Trained<Baseline>, AmortizedError> {
     let baseline = Baseline::new(&config.policy, device);
     fit(
         baseline,
@@ -230,6 +235,18 @@ pub fn balanced_weight(cd: f64, threshold: f64) -> f64 {
     1.0 - (1.0 - cd / threshold.max(f64::MIN_POSITIVE)).max(0.0)
 }
 
+/// A trained model and how its training ended.
+#[derive(Debug)]
+pub struct Trained<M> {
+    /// After a [`StopReason::NonFiniteLoss`] stop, the last parameters whose loss was finite.
+    pub model: M,
+    pub stop: StopReason,
+    /// Steps run, skipped ones included.
+    pub steps: usize,
+    /// Steps skipped because their loss was not a number.
+    pub skipped_steps: usize,
+}
+
 /// The training loop both models share: batches of shapes, their samples, Adam; the loss
 /// closure returns the fit and (for programs) the expected length the schedule weighs.
 fn fit<M: burn::module::Module>(
@@ -240,7 +257,7 @@ fn fit<M: burn::module::Module>(
     sink: &mut dyn EventSink,
     control: &RunControl,
     loss_of: impl Fn(&M, Batch) -> (Tensor<1>, Option<Tensor<1>>),
-) -> Result<M, AmortizedError> {
+) -> Result<Trained<M>, AmortizedError> {
     if shapes.is_empty() {
         return Err(AmortizedError::NoShapes);
     }
@@ -271,10 +288,15 @@ fn fit<M: burn::module::Module>(
     let n = config.batch_points.clamp(1, pool);
     let mut order: Vec<usize> = (0..shapes.len()).collect();
     let mut cursor = order.len();
+    let mut guard = NonFiniteGuard::default();
+    let (mut stop, mut steps) = (StopReason::Finished, 0);
     for step in 0..config.steps {
         if !control.checkpoint() {
+            stop = StopReason::Cancelled;
             break;
         }
+        steps = step + 1;
+        model = Fault::parameters(config.fault, step, model);
         if cursor + batch > order.len() {
             order.shuffle(&mut rng);
             cursor = 0;
@@ -307,9 +329,20 @@ fn fit<M: burn::module::Module>(
             Some(length) => fit.clone() + length * length_weight,
             None => fit.clone(),
         };
+        let loss = Fault::loss(config.fault, step, loss);
         let value = scalar(&loss);
-        if !value.is_finite() {
-            return Err(AmortizedError::NonFinite(value, step));
+        match guard.judge(value, &mut model) {
+            Verdict::Update => {}
+            Verdict::Skip => {
+                drop(loss.backward()); // Uses up the tape, so later graphs do not join it.
+                continue;
+            }
+            Verdict::Stop => {
+                // The guard put back the last good parameters.
+                stop = StopReason::NonFiniteLoss;
+                break;
+            }
+            Verdict::NeverFinite => return Err(AmortizedError::NonFinite),
         }
         sink.event(TrainEvent::Step(StepReport {
             step,
@@ -323,7 +356,12 @@ fn fit<M: burn::module::Module>(
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         model = optimizer.step(config.learning_rate, model, grads);
     }
-    Ok(model)
+    Ok(Trained {
+        model,
+        stop,
+        steps,
+        skipped_steps: guard.skipped(),
+    })
 }
 
 /// The baseline's completion of `input`, rasterised like it (3D: on a `resolution³` grid).
@@ -526,12 +564,14 @@ pub fn refine_completion(
 pub mod checkpoint {
     use std::path::Path;
 
-    use burn::module::Module;
     use burn::tensor::Device;
 
     use super::{Baseline, Policy, TrainConfig};
+    use crate::train::checkpoint::{
+        CheckpointError, create_dir, load_module, parse_json, read_file, save_module, write_json,
+    };
 
-    /// Writes `config.json`, `policy.bpk` and, if given, `baseline.bpk`.
+    /// Writes `config.json`, `policy.bpk` and, if given, `baseline.bpk`, each atomically.
     ///
     /// # Errors
     /// If the folder or a file cannot be written.
@@ -540,18 +580,12 @@ pub mod checkpoint {
         policy: Policy,
         baseline: Option<Baseline>,
         config: &TrainConfig,
-    ) -> Result<(), String> {
-        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        let json = serde_json::to_string_pretty(config).map_err(|e| e.to_string())?;
-        crate::export::write_atomically(&dir.join("config.json"), json.as_bytes())
-            .map_err(|e| format!("{}: {e}", dir.join("config.json").display()))?;
-        policy
-            .save_file(dir.join("policy.bpk"))
-            .map_err(|e| format!("{}: {e}", dir.join("policy.bpk").display()))?;
+    ) -> Result<(), CheckpointError> {
+        create_dir(dir)?;
+        write_json(&dir.join("config.json"), config)?;
+        save_module(policy, &dir.join("policy.bpk"))?;
         if let Some(baseline) = baseline {
-            baseline
-                .save_file(dir.join("baseline.bpk"))
-                .map_err(|e| format!("{}: {e}", dir.join("baseline.bpk").display()))?;
+            save_module(baseline, &dir.join("baseline.bpk"))?;
         }
         Ok(())
     }
@@ -564,28 +598,45 @@ pub mod checkpoint {
         dir: &Path,
         config: &TrainConfig,
         device: &Device,
-    ) -> Result<Option<Baseline>, String> {
+    ) -> Result<Option<Baseline>, CheckpointError> {
         let path = dir.join("baseline.bpk");
         if !path.exists() {
             return Ok(None);
         }
-        Baseline::new(&config.policy, device)
-            .try_load_file(&path)
-            .map(Some)
-            .map_err(|e| format!("{}: {e}", path.display()))
+        let bytes = read_file(&path)?;
+        load_module(Baseline::new(&config.policy, device), &path, bytes).map(Some)
     }
 
     /// # Errors
     /// A missing or malformed file, or a record that does not fit the configured policy.
-    pub fn load(dir: &Path, device: &Device) -> Result<(Policy, TrainConfig), String> {
-        let path = dir.join("config.json");
-        let text =
-            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let config: TrainConfig =
-            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-        let policy = Policy::new(&config.policy, device)
-            .try_load_file(dir.join("policy.bpk"))
-            .map_err(|e| format!("{}: {e}", dir.join("policy.bpk").display()))?;
+    pub fn load(dir: &Path, device: &Device) -> Result<(Policy, TrainConfig), CheckpointError> {
+        let (config_path, policy_path) = (dir.join("config.json"), dir.join("policy.bpk"));
+        let config = read_file(&config_path)?;
+        let policy = read_file(&policy_path)?;
+        from_bytes(dir, &config, policy, device)
+    }
+
+    /// [`load`] from the bytes of `DIR/config.json` and `DIR/policy.bpk`.
+    ///
+    /// # Errors
+    /// Malformed settings, settings out of bounds, or a record that does not fit them.
+    pub fn from_bytes(
+        dir: &Path,
+        config: &[u8],
+        policy: Vec<u8>,
+        device: &Device,
+    ) -> Result<(Policy, TrainConfig), CheckpointError> {
+        let config_path = dir.join("config.json");
+        let config: TrainConfig = parse_json(&config_path, config)?;
+        config
+            .policy
+            .check()
+            .map_err(|message| CheckpointError::Invalid {
+                path: config_path,
+                message,
+            })?;
+        let path = dir.join("policy.bpk");
+        let policy = load_module(Policy::new(&config.policy, device), &path, policy)?;
         Ok((policy, config))
     }
 }

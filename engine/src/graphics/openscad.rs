@@ -196,7 +196,11 @@ fn part_mesh(
             .map(|row| inverse[row * 3 + axis].powi(2))
             .sum::<f32>()
             .sqrt();
-        let per_unit = (resolution as f32).max(world_length * WORLD_RESOLUTION);
+        let world: f32 = std::env::var("ROAP_WORLD_RES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(WORLD_RESOLUTION);
+        let per_unit = (resolution as f32).max(world_length * world);
         ((size[axis] * per_unit).ceil() as usize).clamp(4, MAX_SAMPLES)
     });
     let at = |c: [f32; 3]| [0, 1, 2].map(|axis| lo[axis] + (c[axis] + 0.5) * size[axis]);

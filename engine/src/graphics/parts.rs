@@ -48,7 +48,7 @@ impl PartFamily {
     pub fn fixed_count(&self) -> Option<usize> {
         match self {
             Self::Library { .. } => None,
-            Self::CirclesSquares { circles, squares } => Some(circles + squares),
+            Self::CirclesSquares { circles, squares } => Some(circles.saturating_add(*squares)),
         }
     }
 

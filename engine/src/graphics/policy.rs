@@ -74,6 +74,63 @@ impl PolicyConfig {
         }
     }
 
+    /// Whether a policy of these settings can be built, at a size a checkpoint may ask for:
+    /// settings read from a file are checked before anything is allocated for them.
+    ///
+    /// # Errors
+    /// The first setting out of bounds, in words.
+    pub fn check(&self) -> Result<(), String> {
+        let s = &self.sketch;
+        let within = |what: &str, value: usize, lo: usize, hi: usize| {
+            if (lo..=hi).contains(&value) {
+                Ok(())
+            } else {
+                Err(format!("{what} is {value}, outside {lo}..={hi}"))
+            }
+        };
+        within("sketch.dim", s.dim, 2, 3)?;
+        within("components", s.components.len(), 1, 8)?;
+        within("lines", s.lines, 1, 64)?;
+        within("parts", s.part_count(), 1, 512)?;
+        if let PartFamily::Library { warps, surfaces } = s.family {
+            within("library warps", warps, 1, 1024)?;
+            within("library surfaces", surfaces, 1, 1024)?;
+        }
+        for kind in &s.components {
+            if let ComponentKind::ForLoop { max_count } = kind {
+                within("for-loop max_count", *max_count, 1, 64)?;
+            }
+        }
+        within("input_resolution", self.input_resolution, 8, 128)?;
+        if self.input_resolution % 8 != 0 {
+            return Err(format!(
+                "input_resolution is {}, not a multiple of 8",
+                self.input_resolution
+            ));
+        }
+        for channels in self.channels {
+            within("channels", channels, 1, 256)?;
+        }
+        within("hidden", self.hidden, 1, 4096)?;
+        let head = self
+            .widths()
+            .iter()
+            .sum::<usize>()
+            .saturating_mul(self.hidden);
+        within("head weights", head, 1, 1 << 26)?;
+        let reals = [
+            ("chain_bias", self.chain_bias),
+            ("union_bias", self.union_bias),
+            ("residual_scale", self.residual_scale),
+            ("sharpness", s.sharpness),
+            ("part_size", f64::from(self.part_size)),
+        ];
+        match reals.iter().find(|(_, v)| !v.is_finite()) {
+            Some((what, value)) => Err(format!("{what} is {value}")),
+            None => Ok(()),
+        }
+    }
+
     fn layout(&self) -> Layout {
         let s = &self.sketch;
         Layout {

@@ -233,7 +233,81 @@ pub struct GraphicsProgram {
     pub components: Vec<ProgramComponent>,
 }
 
+/// Most for-loop copies a program may ask for (the sketches use up to 8).
+const MAX_COPIES: usize = 64;
+
 impl GraphicsProgram {
+    /// Reads a `program.json` and [`check`](Self::check)s it.
+    ///
+    /// # Errors
+    /// Text that is not a program.json, or a program that does not hold together.
+    pub fn from_json(text: &str) -> Result<Self, String> {
+        let program: Self = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        program.check()?;
+        Ok(program)
+    }
+
+    /// Whether every index and size in the program agrees with the others, so that
+    /// evaluating or exporting it cannot go out of bounds (a program read from a file may
+    /// have been edited by hand).
+    ///
+    /// # Errors
+    /// The first inconsistency, in words.
+    pub fn check(&self) -> Result<(), String> {
+        let d = self.dim;
+        if !(2..=3).contains(&d) {
+            return Err(format!("dim is {d}, not 2 or 3"));
+        }
+        if !(self.sharpness.is_finite() && self.sharpness > 0.0) {
+            return Err(format!("sharpness is {}", self.sharpness));
+        }
+        let warp_width = super::parts::warp_width(d);
+        for (c, component) in self.components.iter().enumerate() {
+            let inputs = component.program.inputs();
+            if component.parts.len() < inputs.max(1) {
+                return Err(format!(
+                    "component {c} reads {inputs} parts but has {}",
+                    component.parts.len()
+                ));
+            }
+            for (i, part) in component.parts.iter().enumerate() {
+                let sizes = [
+                    ("translation", part.translation.len(), d),
+                    ("linear", part.linear.len(), d * d),
+                    ("surface", part.surface.len(), 2 * d),
+                    (
+                        "warp",
+                        part.warp.as_ref().map_or(warp_width, Vec::len),
+                        warp_width,
+                    ),
+                ];
+                if let Some((what, got, want)) = sizes.iter().find(|(_, got, want)| got != want) {
+                    return Err(format!(
+                        "component {c} part {i}: {what} has {got} values, not {want}"
+                    ));
+                }
+                let values = [&part.translation, &part.linear, &part.surface]
+                    .into_iter()
+                    .chain(part.warp.as_ref());
+                if values.flatten().any(|v| !v.is_finite()) {
+                    return Err(format!("component {c} part {i} has a non-finite value"));
+                }
+            }
+            let too_short =
+                |v: &Option<Vec<f32>>, n: usize| v.as_ref().is_some_and(|v| v.len() < n);
+            if too_short(&component.flip, d + 1) || too_short(&component.step, d) {
+                return Err(format!("component {c}: its flip or step is too short"));
+            }
+            if component.count.unwrap_or(1) > MAX_COPIES {
+                return Err(format!(
+                    "component {c} repeats {} times, above {MAX_COPIES}",
+                    component.count.unwrap_or(1)
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Simplifies every component's program and keeps only the parts it reads.
     pub fn compacted(mut self) -> Self {
         self.components = self

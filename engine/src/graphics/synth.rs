@@ -18,9 +18,10 @@ use super::target::{Reconstruction, Symmetry, Target};
 use super::{GraphicsProgram, SketchConfig};
 use crate::data::Crop;
 use crate::relaxed::Relaxation;
+pub use crate::train::StopReason;
 use crate::train::{
-    ArchitectureSnapshot, EventSink, MetricsReport, RunControl, Schedule, StepReport,
-    TemperatureSchedule, TrainEvent, scalar,
+    ArchitectureSnapshot, EventSink, Fault, MetricsReport, NonFiniteGuard, RunControl, Schedule,
+    StepReport, TemperatureSchedule, TrainEvent, Verdict, scalar,
 };
 
 /// Default [`SynthConfig::chain_bias`]: a prior towards the chain `l_i = op(l_{i−1}, p_i)`
@@ -89,6 +90,9 @@ pub struct SynthConfig {
     /// no voxels scored there, so the program is free to complete the shape.
     pub unseen: Crop,
     pub seed: u64,
+    /// A numerical fault to inject (tests of the non-finite rule only).
+    #[serde(skip)]
+    pub fault: Option<Fault>,
 }
 
 impl Default for SynthConfig {
@@ -121,6 +125,7 @@ impl Default for SynthConfig {
             eval_resolution: 64,
             unseen: Crop::None,
             seed: 0,
+            fault: None,
         }
     }
 }
@@ -179,18 +184,13 @@ pub enum SynthError {
     Dimension { sketch: usize, target: usize },
     #[error("invalid settings: {0}")]
     Config(String),
+    #[error(
+        "the loss was not a number from the first step on, so there is no program to keep \
+         (check the input and the settings)"
+    )]
+    NonFinite,
     #[error(transparent)]
     Program(#[from] crate::dsl::DslError),
-}
-
-/// How a run ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StopReason {
-    Finished,
-    Cancelled,
-    /// The loss stopped being a finite number; the program is the last good one.
-    NonFiniteLoss,
 }
 
 /// What [`synthesize`] found.
@@ -212,6 +212,8 @@ pub struct SynthOutcome {
     pub seconds: f64,
     pub final_loss: f64,
     pub stop: StopReason,
+    /// Steps skipped because their loss was not a number (see [`crate::train::PATIENCE`]).
+    pub skipped_steps: usize,
     /// Mean normalized entropy of α (see [`ArchitectureSnapshot::mean_normalized_entropy`])
     /// at the first step's temperature, without noise: how open the search starts.
     pub entropy_start: Option<f64>,
@@ -358,7 +360,7 @@ fn run(
     let mut final_loss = f64::NAN;
     let mut stop = StopReason::Finished;
     let mut steps_run = 0;
-    let mut last_good: Option<FreeProgram> = None;
+    let mut guard = NonFiniteGuard::default();
     // Min-sampling over time: late steps at low temperature can flip an argmax for the
     // worse, so the run chooses among every discrete program the reports saw.
     let mut seen: Vec<Checkpoint> = Vec::new();
@@ -371,6 +373,7 @@ fn run(
             break;
         }
         let temperature = schedule.temperature(step);
+        model.shapes = Fault::parameters(config.fault, step, model.shapes);
         let tensors = model.tensors(sketch);
         if step % config.snapshot_every.max(1) == 0 {
             let seen = snapshot(&tensors.detached(), step, temperature, leader);
@@ -408,10 +411,21 @@ fn run(
         let expected_length = tensors.expected_length(temperature); // [R]
         let length_weight = schedule.length_weight(step);
         let loss = fit.clone() + expected_length.clone().mean() * length_weight;
+        let loss = Fault::loss(config.fault, step, loss);
         let loss_value = scalar(&loss);
-        if !loss_value.is_finite() {
-            stop = StopReason::NonFiniteLoss;
-            break;
+        match guard.judge(loss_value, &mut model) {
+            Verdict::Update => {}
+            Verdict::Skip => {
+                // Its gradients are discarded, but the tape must be used up: burn joins
+                // the graphs of later steps to an unconsumed one through the parameters.
+                drop(loss.backward());
+                continue;
+            }
+            Verdict::Stop | Verdict::NeverFinite => {
+                // The guard put back the parameters of the last good step, if any.
+                stop = StopReason::NonFiniteLoss;
+                break;
+            }
         }
         final_loss = loss_value;
         sink.event(TrainEvent::Step(StepReport {
@@ -426,7 +440,6 @@ fn run(
         let mut grads = loss.backward();
         let architecture_grads = GradientsParams::from_module(&mut grads, &model.architecture);
         let shape_grads = GradientsParams::from_module(&mut grads, &model.shapes);
-        last_good = Some(model.clone());
         model.architecture = architecture_optimizer.step(
             config.architecture_learning_rate,
             model.architecture,
@@ -436,14 +449,14 @@ fn run(
         steps_run = step + 1;
     }
 
-    if let (StopReason::NonFiniteLoss, Some(good)) = (stop, last_good) {
-        model = good;
+    if stop == StopReason::NonFiniteLoss && seen.is_empty() {
+        return Err(SynthError::NonFinite);
     }
     seen.extend(report(
         target, sketch, config, &model, steps_run, started, sink,
     )?);
-    let chosen_index = choose(&seen, config.simplicity_tolerance, start.is_some())
-        .ok_or_else(|| SynthError::Config("no program to keep".into()))?;
+    let chosen_index =
+        choose(&seen, config.simplicity_tolerance, start.is_some()).ok_or(SynthError::NonFinite)?;
     let chosen = &seen[chosen_index];
     // α at the end, of the restart whose program is kept.
     let end = snapshot(
@@ -465,6 +478,7 @@ fn run(
         device,
     );
     let chosen = seen.swap_remove(chosen_index);
+    let mut skipped_steps = guard.skipped();
     let chosen = if stop == StopReason::Finished && polish_steps > 0 {
         let polish = Polish {
             target,
@@ -473,7 +487,8 @@ fn run(
             steps: polish_steps,
             started,
         };
-        let (polished, ran, polish_stop) = polish.run(&chosen, &mut batches, sink, control)?;
+        let (polished, ran, polish_stop) =
+            polish.run(&chosen, &mut batches, sink, control, &mut skipped_steps)?;
         steps_run += ran;
         stop = polish_stop;
         chosen_step = polished.step;
@@ -511,6 +526,7 @@ fn run(
         seconds: started.elapsed().as_secs_f64(),
         final_loss,
         stop,
+        skipped_steps,
         entropy_start,
         entropy_end,
         symmetry,
@@ -534,6 +550,10 @@ fn report(
     let mut checkpoints = Vec::with_capacity(tensors.tasks());
     for task in 0..tensors.tasks() {
         let program = tensors.discretize(sketch, task)?;
+        if program.check().is_err() {
+            // Non-finite parameters: nothing a user could keep (see the non-finite rule).
+            continue;
+        }
         checkpoints.push(Checkpoint {
             step,
             task,
@@ -543,7 +563,7 @@ fn report(
     }
     checkpoints.sort_by(|a, b| a.key().total_cmp(&b.key()));
     let Some(best) = checkpoints.first() else {
-        return Err(SynthError::Config("no restart to report".into()));
+        return Ok(checkpoints);
     };
     sink.event(TrainEvent::Program {
         step,
@@ -717,6 +737,7 @@ impl Polish<'_> {
         batches: &mut PointBatches,
         sink: &mut dyn EventSink,
         control: &RunControl,
+        skipped: &mut usize,
     ) -> Result<(Checkpoint, usize, StopReason), SynthError> {
         let (config, sketch) = (self.config, &self.config.sketch);
         // The chosen restart alone: polishing the others would cost as much and give nothing.
@@ -732,6 +753,7 @@ impl Polish<'_> {
         };
         let mut stop = StopReason::Finished;
         let mut ran = 0;
+        let mut guard = NonFiniteGuard::default();
         for i in 0..self.steps {
             if !control.checkpoint() {
                 stop = StopReason::Cancelled;
@@ -745,10 +767,18 @@ impl Polish<'_> {
             let occupancy = tensors.evaluate(sketch, &points, draw).occupancy; // [1, N]
             let fit = config.loss.per_row(occupancy, labels).mean();
             let value = scalar(&fit);
-            if !value.is_finite() {
-                // The model of the last finite step stays.
-                stop = StopReason::NonFiniteLoss;
-                break;
+            match guard.judge(value, &mut model) {
+                Verdict::Update => {}
+                Verdict::Skip => {
+                    drop(fit.backward()); // Uses up the tape (see the search loop).
+                    continue;
+                }
+                Verdict::Stop | Verdict::NeverFinite => {
+                    // The polished program is scored below; the chosen one stays unless
+                    // the polished one is finite and better.
+                    stop = StopReason::NonFiniteLoss;
+                    break;
+                }
             }
             sink.event(TrainEvent::Step(StepReport {
                 step: self.first_step + i,
@@ -764,6 +794,7 @@ impl Polish<'_> {
             model.shapes = optimizer.step(config.polish_learning_rate, model.shapes, shape_grads);
             ran = i + 1;
         }
+        *skipped += guard.skipped();
         if ran == 0 {
             return Ok((chosen.clone(), 0, stop));
         }

@@ -93,8 +93,7 @@ impl Target {
         };
         match extension.as_str() {
             "png" => {
-                let bytes =
-                    std::fs::read(path).map_err(|err| DataError::from(err).in_file(path))?;
+                let bytes = crate::data::read_file(path).map_err(|err| err.in_file(path))?;
                 Ok(Self::Pixels(
                     read_png(&bytes).map_err(|err| err.in_file(path))?,
                 ))

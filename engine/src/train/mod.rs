@@ -1,13 +1,17 @@
 //! What every domain's training loop shares: the schedule, the event stream, pause/cancel,
-//! and program recovery with free logits.
+//! program recovery with free logits, the rule for a loss that is not a number, and the
+//! files checkpoints are made of.
 
+pub mod checkpoint;
 mod control;
 mod events;
+mod non_finite;
 mod recover;
 mod schedule;
 
 pub use control::{RunControl, RunState};
 pub use events::{ArchitectureSnapshot, EventSink, MetricsReport, StepReport, TrainEvent};
+pub use non_finite::{Fault, NonFiniteGuard, PATIENCE, StopReason, Verdict, parameters_finite};
 pub use recover::{RecoverConfig, RecoverOutcome, recover};
 pub use schedule::{Phase, Schedule, TemperatureSchedule};
 

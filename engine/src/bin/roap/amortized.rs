@@ -211,7 +211,9 @@ pub fn run_train(args: &TrainArgs, choice: DeviceChoice) -> anyhow::Result<()> {
     };
     let device = chosen.device.clone().autodiff();
     let started = std::time::Instant::now();
-    let policy = amortized::train(&shapes, &config, &device, &mut sink, &RunControl::default())?;
+    let trained = amortized::train(&shapes, &config, &device, &mut sink, &RunControl::default())?;
+    say_how_it_ended("policy", &trained);
+    let policy = trained.model;
     let policy_seconds = started.elapsed().as_secs_f64();
     let baseline = if args.no_baseline {
         None
@@ -222,13 +224,15 @@ pub fn run_train(args: &TrainArgs, choice: DeviceChoice) -> anyhow::Result<()> {
             steps: args.baseline_steps.unwrap_or(config.steps),
             ..config.clone()
         };
-        Some(amortized::train_baseline(
+        let trained = amortized::train_baseline(
             &shapes,
             &baseline_config,
             &device,
             &mut sink,
             &RunControl::default(),
-        )?)
+        )?;
+        say_how_it_ended("baseline", &trained);
+        Some(trained.model)
     };
     bar.finish_and_clear();
     eprintln!("policy trained in {policy_seconds:.0} s");
@@ -242,7 +246,7 @@ pub fn run_train(args: &TrainArgs, choice: DeviceChoice) -> anyhow::Result<()> {
             .filter(|p| !p.mesh.triangles.is_empty())
             .collect()
     };
-    checkpoint::save(&args.out, policy, baseline, &config).map_err(anyhow::Error::msg)?;
+    checkpoint::save(&args.out, policy, baseline, &config)?;
     if !gallery.is_empty() {
         let mut bytes = Vec::new();
         roap_engine::export::write_parts(&mut bytes, &gallery, MeshFormat::Ply)?;
@@ -287,8 +291,7 @@ pub struct CompleteArgs {
 
 pub fn run_complete(args: &CompleteArgs, choice: DeviceChoice) -> anyhow::Result<()> {
     let chosen = device::choose(choice)?;
-    let (policy, config) =
-        checkpoint::load(&args.checkpoint, &chosen.device).map_err(anyhow::Error::msg)?;
+    let (policy, config) = checkpoint::load(&args.checkpoint, &chosen.device)?;
     anyhow::ensure!(
         config.policy.sketch.dim == 3,
         "this checkpoint is a 2D policy; `complete` takes 3D shapes (use `eval` for images)"
@@ -426,8 +429,7 @@ fn method_name(config: &TrainConfig) -> String {
 /// full input, a random octant removed and a random half-plane removed.
 pub fn run_eval(args: &EvalArgs, choice: DeviceChoice) -> anyhow::Result<()> {
     let chosen = device::choose(choice)?;
-    let (policy, config) =
-        checkpoint::load(&args.checkpoint, &chosen.device).map_err(anyhow::Error::msg)?;
+    let (policy, config) = checkpoint::load(&args.checkpoint, &chosen.device)?;
     let baseline = checkpoint::load_baseline(&args.checkpoint, &config, &chosen.device)
         .map_err(anyhow::Error::msg)?;
     let shapes = load_targets(&args.data.data, 64)?;
@@ -588,4 +590,21 @@ pub fn run_eval(args: &EvalArgs, choice: DeviceChoice) -> anyhow::Result<()> {
     }
     writeln!(out, "{}", serde_json::to_string(&rows)?)?;
     Ok(())
+}
+
+/// Tells the user about skipped steps and a non-finite stop (the non-finite rule).
+fn say_how_it_ended<M>(what: &str, trained: &amortized::Trained<M>) {
+    if trained.skipped_steps > 0 {
+        eprintln!(
+            "{what}: skipped {} steps whose loss was not a number",
+            trained.skipped_steps
+        );
+    }
+    if trained.stop == roap_engine::train::StopReason::NonFiniteLoss {
+        eprintln!(
+            "{what}: stopped at step {} because the loss stayed not a number; saving the last \
+             parameters whose loss was finite",
+            trained.steps
+        );
+    }
 }

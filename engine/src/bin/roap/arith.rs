@@ -354,8 +354,16 @@ fn run_one(
         &RunControl::default(),
     )?;
     bar.finish_and_clear();
+    if stats.stop == roap_engine::train::StopReason::NonFiniteLoss {
+        eprintln!(
+            "{}: training stopped after {} steps because the loss stayed not a number; \
+             keeping the last parameters whose loss was finite",
+            config.ablation.label(),
+            stats.steps
+        );
+    }
     // Saved before the (minutes-long) evaluation, so an interrupted one loses no training.
-    checkpoint::save(&folder, model.clone(), config, &tasks).map_err(anyhow::Error::msg)?;
+    checkpoint::save(&folder, model.clone(), config, &tasks)?;
     write_atomically(&folder.join("training.csv"), curve.as_bytes())?;
     let evaluation = evaluate_showing_progress(&model, config, &tasks, data, stats, &device);
     write_evaluation(&folder, &evaluation)?;
@@ -374,8 +382,7 @@ pub fn run(command: &ArithCommand, choice: DeviceChoice) -> anyhow::Result<()> {
             let data = dataset(data)?;
             let chosen = device::choose(choice)?;
             let device = chosen.device.clone().autodiff();
-            let (model, mut config, tasks) =
-                checkpoint::load(run, &device).map_err(anyhow::Error::msg)?;
+            let (model, mut config, tasks) = checkpoint::load(run, &device)?;
             test.apply(&mut config);
             let stats = TrainStats {
                 steps: config.steps,

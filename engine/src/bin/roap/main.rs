@@ -595,8 +595,12 @@ fn run_export_scad(args: &ExportScadArgs) -> anyhow::Result<()> {
     use roap_engine::graphics::{GraphicsProgram, OpenOptions, Target, openscad};
     let text = std::fs::read_to_string(&args.program)
         .with_context(|| format!("reading {}", args.program.display()))?;
-    let program: GraphicsProgram = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a program.json", args.program.display()))?;
+    let program = GraphicsProgram::from_json(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "{} is not a usable program.json: {e}",
+            args.program.display()
+        )
+    })?;
     let frame = match &args.shape {
         None => None,
         Some(shape) => {
