@@ -38,7 +38,11 @@ pub struct LoadedShape {
 
 /// Reads `path` (any format `Target::open` takes) and meshes it.
 pub fn load_shape(path: &Path, options: &OpenOptions) -> Result<LoadedShape, String> {
-    let target = Target::open(path, options).map_err(|err| format!("{err:#}"))?;
+    // The caller names the file, so the error's own copy of the path is left out.
+    let target = Target::open(path, options).map_err(|err| match err {
+        roap_engine::data::DataError::File { error, .. } => error.to_string(),
+        other => other.to_string(),
+    })?;
     let name = path
         .file_stem()
         .map_or_else(|| "shape".into(), |s| s.to_string_lossy().into_owned());

@@ -7,6 +7,7 @@
 //! the long one (`ROAP_FUZZ_CASES` cases per parser) and prints one JSON line per parser.
 
 #![allow(clippy::unwrap_used)] // Test helpers may panic on broken invariants.
+#![allow(clippy::print_stdout)] // The campaign prints one JSON line per parser.
 
 use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -39,8 +40,11 @@ const HANG: Duration = Duration::from_secs(5);
 struct Parser {
     name: &'static str,
     seeds: Vec<Vec<u8>>,
-    parse: Box<dyn Fn(&[u8]) -> bool + Send + Sync>,
+    parse: Parse,
 }
+
+/// Parses one input; `true` if it was accepted.
+type Parse = Box<dyn Fn(&[u8]) -> bool + Send + Sync>;
 
 fn samples() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../samples")

@@ -4,6 +4,7 @@
 //! no reader takes for a result and the next write replaces.
 
 #![allow(clippy::unwrap_used)] // Test helpers may panic on broken invariants.
+#![allow(clippy::print_stdout)] // The test prints its counts as a JSON line.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -39,6 +39,10 @@ impl TryFrom<ProgramFields> for Program {
     }
 }
 
+/// Most inputs, and most code lines, a program may have (the paper's have 30 lines and up to
+/// 128 parts): a program read from a file cannot ask for more.
+pub const MAX_LINES: usize = 1 << 16;
+
 impl Program {
     /// # Errors
     /// If the program breaks an invariant listed on [`Program`].
@@ -52,6 +56,12 @@ impl Program {
             return Err(DslError::Invalid(
                 "a program needs at least one code line".into(),
             ));
+        }
+        if inputs > MAX_LINES || lines.len() > MAX_LINES {
+            return Err(DslError::Invalid(format!(
+                "{inputs} inputs and {} code lines: at most {MAX_LINES} of each",
+                lines.len()
+            )));
         }
         for (code_id, line) in lines.iter_mut().enumerate() {
             let line_id = inputs + code_id;

@@ -83,15 +83,27 @@ pub fn parse(text: &str) -> Result<Program, DslError> {
             if inputs.is_some() {
                 return Err(err("a second `inputs` header".into()));
             }
-            inputs = Some(
-                rest.trim()
-                    .parse()
-                    .map_err(|_| err(format!("bad input count {rest:?}")))?,
-            );
+            let count: usize = rest
+                .trim()
+                .parse()
+                .map_err(|_| err(format!("bad input count {rest:?}")))?;
+            if count > super::program::MAX_LINES {
+                return Err(err(format!(
+                    "{count} inputs, above the limit of {}",
+                    super::program::MAX_LINES
+                )));
+            }
+            inputs = Some(count);
         } else {
             let (Some(op_set), Some(input_count)) = (&ops, inputs) else {
                 return Err(err("code before the `ops` and `inputs` headers".into()));
             };
+            if lines.len() >= super::program::MAX_LINES {
+                return Err(err(format!(
+                    "more than {} code lines",
+                    super::program::MAX_LINES
+                )));
+            }
             let expected_id = input_count + lines.len();
             lines.push(parse_code_line(row, op_set, expected_id).map_err(err)?);
         }

@@ -60,7 +60,7 @@ pub fn closed_isosurface_of_box(
                             mesh.vertices
                                 .push([0, 1, 2].map(|k| pa[k] + t * (pb[k] - pa[k])));
                             let both = sampled(corners[a]) && sampled(corners[b]);
-                            edges.push(both.then(|| if va > 0.0 { (pa, pb) } else { (pb, pa) }));
+                            edges.push(both.then_some(if va > 0.0 { (pa, pb) } else { (pb, pa) }));
                             (mesh.vertices.len() - 1) as u32
                         })
                     };
@@ -119,6 +119,63 @@ fn crossing(inside: [f32; 3], outside: [f32; 3], occupancy: impl Fn([f32; 3]) ->
     at((0.5 * (lo + hi)).clamp(0.02, 0.98))
 }
 
+/// `mesh` with fewer triangles (meshoptimizer's edge collapses), its surface moved by at
+/// most about `tolerance` (in its own units), still a closed oriented 2-manifold: if the
+/// simplified mesh were not, `mesh` comes back as it was.
+pub fn simplify_closed(mesh: TriangleMesh, tolerance: f32) -> TriangleMesh {
+    if mesh.triangles.is_empty() {
+        return mesh;
+    }
+    let indices: Vec<u32> = mesh.triangles.iter().flatten().copied().collect();
+    let positions: Vec<f32> = mesh.vertices.iter().flatten().copied().collect();
+    let bytes: Vec<u8> = positions.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let Ok(adapter) = meshopt::VertexDataAdapter::new(&bytes, 12, 0) else {
+        return mesh;
+    };
+    let kept = meshopt::simplify(
+        &indices,
+        &adapter,
+        0,
+        tolerance,
+        meshopt::SimplifyOptions::ErrorAbsolute,
+        None,
+    );
+    // Only the vertices the kept triangles use, renumbered in order.
+    let mut renumbered = vec![u32::MAX; mesh.vertices.len()];
+    let mut simplified = TriangleMesh::default();
+    for &i in &kept {
+        if renumbered[i as usize] == u32::MAX {
+            renumbered[i as usize] = simplified.vertices.len() as u32;
+            simplified.vertices.push(mesh.vertices[i as usize]);
+        }
+    }
+    simplified.triangles = kept
+        .chunks_exact(3)
+        .map(|t| [0, 1, 2].map(|k| renumbered[t[k] as usize]))
+        .collect();
+    if is_closed_and_oriented(&simplified) {
+        simplified
+    } else {
+        mesh
+    }
+}
+
+/// Whether every undirected edge joins exactly two triangles, once in each direction.
+pub fn is_closed_and_oriented(mesh: &TriangleMesh) -> bool {
+    let mut directed: HashMap<(u32, u32), usize> = HashMap::new();
+    for t in &mesh.triangles {
+        if t[0] == t[1] || t[1] == t[2] || t[0] == t[2] {
+            return false;
+        }
+        for k in 0..3 {
+            *directed.entry((t[k], t[(k + 1) % 3])).or_default() += 1;
+        }
+    }
+    directed
+        .iter()
+        .all(|(&(a, b), &n)| n == 1 && directed.get(&(b, a)) == Some(&1))
+}
+
 /// The six tetrahedra of a cube around its diagonal from corner (0,0,0) to (1,1,1), one per
 /// order of the axes: the same split in every cube, so neighbours share their faces' splits.
 const KUHN: [[[usize; 3]; 4]; 6] = [
@@ -145,20 +202,6 @@ fn cross(a: [f32; 3], b: [f32; 3]) -> [f32; 3] {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Every undirected edge is used by exactly two triangles, once in each direction.
-    fn assert_closed_and_oriented(mesh: &TriangleMesh) {
-        let mut directed: HashMap<(u32, u32), usize> = HashMap::new();
-        for t in &mesh.triangles {
-            for k in 0..3 {
-                *directed.entry((t[k], t[(k + 1) % 3])).or_default() += 1;
-            }
-        }
-        for (&(a, b), &n) in &directed {
-            assert_eq!(n, 1, "edge {a}→{b} used {n} times");
-            assert_eq!(directed.get(&(b, a)), Some(&1), "edge {a}→{b} has no twin");
-        }
-    }
 
     fn signed_volume(mesh: &TriangleMesh) -> f32 {
         mesh.triangles
@@ -194,7 +237,7 @@ mod tests {
         ] {
             let mesh = closed_isosurface_of_box([24, 20, 17], f);
             assert!(!mesh.triangles.is_empty(), "{name}");
-            assert_closed_and_oriented(&mesh);
+            assert!(is_closed_and_oriented(&mesh), "{name}");
             assert!(signed_volume(&mesh) > 0.0, "{name} winds inward");
         }
         // The balls' volume is close to theirs.
@@ -205,5 +248,15 @@ mod tests {
             (volume / expected - 1.0).abs() < 0.1,
             "{volume} vs {expected}"
         );
+        // Simplified: far fewer triangles, still closed, about the same volume.
+        let fewer = simplify_closed(mesh.clone(), 0.005);
+        assert!(
+            fewer.triangles.len() * 3 < mesh.triangles.len(),
+            "{} triangles",
+            fewer.triangles.len()
+        );
+        assert!(is_closed_and_oriented(&fewer));
+        let kept = signed_volume(&fewer);
+        assert!((kept / volume - 1.0).abs() < 0.05, "{kept} vs {volume}");
     }
 }

@@ -3,7 +3,7 @@
 mod closed_surface;
 mod mesh;
 
-pub use closed_surface::closed_isosurface_of_box;
+pub use closed_surface::{closed_isosurface_of_box, is_closed_and_oriented, simplify_closed};
 pub use mesh::{
     ColoredPart, MeshFormat, isosurface_of_box, isosurface_of_fn, isosurface_of_grid, write_mesh,
     write_parts,

@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use super::{ComponentKind, GraphicsProgram, PartShape, ProgramComponent};
 use crate::data::{TriangleMesh, VoxelGrid};
 use crate::dsl::Semantics;
-use crate::export::{ExportError, closed_isosurface_of_box};
+use crate::export::{ExportError, closed_isosurface_of_box, simplify_closed};
 
 /// Samples per axis of each part's mesh (in its own frame).
 pub const DEFAULT_PART_RESOLUTION: usize = 32;
@@ -151,6 +151,9 @@ fn write_component(
 /// Samples per unit of the program's frame, at least, in each part's mesh: as fine as the
 /// 64³ grid programs are scored at.
 const WORLD_RESOLUTION: f32 = 64.0;
+/// How far (in the program's frame) simplification may move a part's surface: a quarter of a
+/// cell of the 64³ grid programs are scored at.
+const SIMPLIFY_TOLERANCE: f32 = 0.25 / 64.0;
 /// At most this many samples along any axis of a part's mesh.
 const MAX_SAMPLES: usize = 160;
 
@@ -196,11 +199,7 @@ fn part_mesh(
             .map(|row| inverse[row * 3 + axis].powi(2))
             .sum::<f32>()
             .sqrt();
-        let world: f32 = std::env::var("ROAP_WORLD_RES")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(WORLD_RESOLUTION);
-        let per_unit = (resolution as f32).max(world_length * world);
+        let per_unit = (resolution as f32).max(world_length * WORLD_RESOLUTION);
         ((size[axis] * per_unit).ceil() as usize).clamp(4, MAX_SAMPLES)
     });
     let at = |c: [f32; 3]| [0, 1, 2].map(|axis| lo[axis] + (c[axis] + 0.5) * size[axis]);
@@ -208,7 +207,9 @@ fn part_mesh(
     for v in &mut mesh.vertices {
         *v = to_world(at(*v));
     }
-    mesh
+    // CGAL's time grows with the facets it is given; flat and gently curved stretches need
+    // few of them.
+    simplify_closed(mesh, SIMPLIFY_TOLERANCE)
 }
 
 /// The box, in the part's frame, around the part's inside, padded by one scan cell; `None`

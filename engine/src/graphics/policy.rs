@@ -102,7 +102,7 @@ impl PolicyConfig {
             }
         }
         within("input_resolution", self.input_resolution, 8, 128)?;
-        if self.input_resolution % 8 != 0 {
+        if !self.input_resolution.is_multiple_of(8) {
             return Err(format!(
                 "input_resolution is {}, not a multiple of 8",
                 self.input_resolution

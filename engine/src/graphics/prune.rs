@@ -95,20 +95,22 @@ pub(super) fn prune(scoring: &Scoring<'_>, start: &Scored, bound: f64) -> Option
         let occupancy = parts.occupancies(&edited);
         scoring.of(edited, &occupancy)
     };
-    let greedy = scoring.unseen == Crop::None;
-    while greedy {
-        let best = removals(&program)
-            .into_iter()
-            .map(|candidate| candidate.apply(&program))
-            .filter(|edited| edited.live_lines() < program.live_lines())
-            .map(score)
-            .min_by(|a, b| a.key().total_cmp(&b.key()));
-        match best {
-            Some(best) if best.key() <= bound => {
-                program = best.program.clone();
-                kept = Some(best);
+    // With a region unseen, only the exact no-ops above (see the doc comment).
+    if scoring.unseen == Crop::None {
+        loop {
+            let best = removals(&program)
+                .into_iter()
+                .map(|candidate| candidate.apply(&program))
+                .filter(|edited| edited.live_lines() < program.live_lines())
+                .map(score)
+                .min_by(|a, b| a.key().total_cmp(&b.key()));
+            match best {
+                Some(best) if best.key() <= bound => {
+                    program = best.program.clone();
+                    kept = Some(best);
+                }
+                _ => break,
             }
-            _ => break,
         }
     }
     // Compacting keeps every value, so the score stands.

@@ -205,15 +205,15 @@ impl Cells {
         let max_cells = ((MAX_START_SIZE / self.cell) as usize).max(MIN_START_CELLS);
         let mut centre = Vec::with_capacity(xyz.len());
         let mut size = Vec::with_capacity(xyz.len());
-        for axis in 0..xyz.len() {
+        for (axis, &at) in xyz.iter().enumerate() {
             let (n, stride) = (self.size[axis], self.strides[axis]);
-            let base = index - xyz[axis] * stride;
+            let base = index - at * stride;
             let same = |k: usize| kind(base + k * stride);
-            let mut low = xyz[axis];
+            let mut low = at;
             while low > 0 && same(low - 1) {
                 low -= 1;
             }
-            let mut high = xyz[axis];
+            let mut high = at;
             while high + 1 < n && same(high + 1) {
                 high += 1;
             }
@@ -224,7 +224,7 @@ impl Cells {
             let middle = if run <= max_cells {
                 (low + high + 1) as f32 / 2.0
             } else {
-                (xyz[axis] as f32 + 0.5).clamp(low as f32 + half, (high + 1) as f32 - half)
+                (at as f32 + 0.5).clamp(low as f32 + half, (high + 1) as f32 - half)
             };
             centre.push(middle * self.cell - 0.5);
             size.push(cells as f32 * self.cell);

@@ -2,6 +2,7 @@
 //! kill at any moment leaves the old file or the new one (never part of one), and read so
 //! that a broken or hostile file is an error, not a panic or a giant allocation.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use burn::module::Module;
@@ -112,10 +113,38 @@ pub fn load_module<M: Module>(
     path: &Path,
     bytes: Vec<u8>,
 ) -> Result<M, CheckpointError> {
+    let record_error = |message: String| CheckpointError::Record {
+        path: path.to_path_buf(),
+        message,
+    };
+    // burn panics on a record whose tensor types differ from the module's, so the record's
+    // table of tensors (names, types, shapes) is compared with the module's own first.
+    let expected = module
+        .clone()
+        .into_record()
+        .into_bytes()
+        .map_err(|e| record_error(e.to_string()))
+        .and_then(|own| tensor_table(own).map_err(record_error))?;
+    let found = tensor_table(Bytes::from_bytes_vec(bytes.clone())).map_err(record_error)?;
+    if found != expected {
+        return Err(record_error(
+            "its tensors' names, types or shapes differ from this model's".into(),
+        ));
+    }
     ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes))
         .and_then(|record| module.try_load_record(record))
-        .map_err(|e| CheckpointError::Record {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })
+        .map_err(|e| record_error(e.to_string()))
+}
+
+/// Every tensor of a burnpack record: name → (type, shape).
+fn tensor_table(
+    bytes: Bytes,
+) -> Result<BTreeMap<String, (burn::tensor::DType, Vec<usize>)>, String> {
+    let tensors = burn_pack::Reader::from_bytes(bytes)
+        .and_then(burn_pack::Reader::into_tensors)
+        .map_err(|e| e.to_string())?;
+    Ok(tensors
+        .into_iter()
+        .map(|t| (t.name.clone(), (t.dtype, t.shape.to_vec())))
+        .collect())
 }

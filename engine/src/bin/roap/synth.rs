@@ -287,6 +287,18 @@ pub fn write_outcome(
     if let Some(warning) = outcome.poor_fit_warning() {
         eprintln!("warning: {warning}");
     }
+    if outcome.stop == roap_engine::graphics::StopReason::NonFiniteLoss {
+        eprintln!(
+            "warning: stopped after {} steps because the loss stayed not a number; kept the \
+             program of the last good step",
+            outcome.steps
+        );
+    } else if outcome.skipped_steps > 0 {
+        eprintln!(
+            "note: skipped {} steps whose loss was not a number",
+            outcome.skipped_steps
+        );
+    }
     let program = &outcome.program;
     write_program(out, program)?;
     // Completion quality: against the full shape when the input was cropped.
@@ -315,6 +327,7 @@ pub fn write_outcome(
         "seconds": outcome.seconds,
         "final_loss": outcome.final_loss,
         "stop": outcome.stop,
+        "skipped_steps": outcome.skipped_steps,
         "config": config,
     });
     metrics[chamfer_key] = serde_json::json!(outcome.chamfer);
