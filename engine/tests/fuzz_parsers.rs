@@ -504,3 +504,60 @@ fn a_checkpoint_asking_for_a_giant_policy_is_refused_before_it_is_built() {
     assert!(err.contains("hidden"), "{err}");
     assert!(started.elapsed() < Duration::from_secs(1));
 }
+
+/// Limits before allocation: files that claim (or are) huge give an error at once.
+#[test]
+fn files_claiming_huge_sizes_are_refused_within_a_second() {
+    let quick = |what: &str, result: Result<(), String>| {
+        let err = result.expect_err(what);
+        assert!(!err.contains('\n'), "{what}: {err}");
+        eprintln!("{what}: {err}");
+    };
+    let started = Instant::now();
+    quick(
+        "binvox 4096³",
+        data::read_binvox(b"#binvox 1\ndim 4096 4096 4096\ndata\n")
+            .map(drop)
+            .map_err(|e| e.to_string()),
+    );
+    quick(
+        "PLY lying about its counts",
+        data::read_ply(
+            b"ply\nformat ascii 1.0\nelement vertex 1000000000\nproperty float x\n\
+              property float y\nproperty float z\nelement face 1000000000\n\
+              property list uchar int vertex_indices\nend_header\n0 0 0\n",
+        )
+        .map(drop)
+        .map_err(|e| e.to_string()),
+    );
+    quick(
+        "OFF claiming 10⁹ faces",
+        data::read_off(b"OFF\n3 1000000000 0\n0 0 0\n1 0 0\n0 1 0\n3 0 1 2\n")
+            .map(drop)
+            .map_err(|e| e.to_string()),
+    );
+    quick(
+        "OBJ face of vertex 10⁹",
+        data::read_obj(b"v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 1000000000\n")
+            .map(drop)
+            .map_err(|e| e.to_string()),
+    );
+    // A 2 GiB file (sparse: nothing is written) is refused from its size, unread.
+    let dir = std::env::temp_dir().join(format!("roap-huge-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let huge = dir.join("huge.stl");
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(2 << 30)
+        .unwrap();
+    quick(
+        "a 2 GiB STL",
+        data::read_mesh(&huge).map(drop).map_err(|e| e.to_string()),
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+}
