@@ -111,6 +111,8 @@ pub struct StudioApp {
     screenshot_path: Option<PathBuf>,
     /// A numerical fault the next syntheses inject (tests of the non-finite rule only).
     pub fault: Option<roap_engine::train::Fault>,
+    /// Exports written so far (a scripted screenshot waits for its file).
+    pub exports_saved: usize,
 }
 
 impl StudioApp {
@@ -156,6 +158,7 @@ impl StudioApp {
             last_screenshot: None,
             screenshot_path: None,
             fault: None,
+            exports_saved: 0,
         }
     }
 
@@ -371,7 +374,10 @@ impl StudioApp {
                 (Pick::Export(kind), Some(path)) => self.export_to(kind, path),
             },
             Message::Exported(result) => match result {
-                Ok(line) => self.status = line,
+                Ok(line) => {
+                    self.status = line;
+                    self.exports_saved += 1;
+                }
                 Err(err) => self.error(err),
             },
             Message::Failed { job, error } => {

@@ -31,7 +31,10 @@ pub enum Stage {
     Working,
     /// Frames left to draw before the screenshot, so textures and meshes are on screen.
     Settling(u32),
-    Shooting,
+    /// Waiting for the screenshot's file: done once more exports than this have been saved.
+    Shooting {
+        saved_before: usize,
+    },
     Done,
 }
 
@@ -92,15 +95,19 @@ impl StudioApp {
             Stage::Settling(0) => match script.screenshot {
                 Some(path) => {
                     self.request_screenshot(ctx, Some(path));
-                    Stage::Shooting
+                    Stage::Shooting {
+                        saved_before: self.exports_saved,
+                    }
                 }
                 None => Stage::Done,
             },
             Stage::Settling(n) => Stage::Settling(n - 1),
-            Stage::Shooting if self.status.starts_with("saved") || !self.errors.is_empty() => {
+            Stage::Shooting { saved_before }
+                if self.exports_saved > saved_before || !self.errors.is_empty() =>
+            {
                 Stage::Done
             }
-            Stage::Shooting => Stage::Shooting,
+            shooting @ Stage::Shooting { .. } => shooting,
             Stage::Done => {
                 if script.quit_when_done {
                     ctx.send_viewport_cmd(egui::ViewportCommand::Close);
