@@ -72,13 +72,7 @@ impl ModelConfig {
     /// # Errors
     /// The first setting out of bounds, in words.
     pub fn check(&self) -> Result<(), String> {
-        let within = |what: &str, value: usize, lo: usize, hi: usize| {
-            if (lo..=hi).contains(&value) {
-                Ok(())
-            } else {
-                Err(format!("{what} is {value}, outside {lo}..={hi}"))
-            }
-        };
+        use crate::train::checkpoint::within;
         within("image_channels", self.image_channels, 1, 4)?;
         within("image height", self.image_size[0], 4, 256)?;
         within("image width", self.image_size[1], 4, 256)?;

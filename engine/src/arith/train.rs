@@ -762,16 +762,15 @@ impl Learner {
             }
         };
         let loss = Fault::loss(config.fault, step, loss);
-        let value = scalar(&loss);
         // Products of long chains can overflow early on: such a step is skipped.
-        match self.guard.judge(value, &mut self.model) {
+        match self.guard.judge(&loss, &mut self.model) {
             Verdict::Update => {}
             verdict => {
                 stats.skipped_steps += 1;
-                drop(loss.backward()); // Uses up the tape, so later graphs do not join it.
                 return (self, Err(verdict));
             }
         }
+        let value = scalar(&loss);
         let report = StepReport {
             step,
             total_steps: config.steps,

@@ -330,13 +330,9 @@ fn fit<M: burn::module::Module>(
             None => fit.clone(),
         };
         let loss = Fault::loss(config.fault, step, loss);
-        let value = scalar(&loss);
-        match guard.judge(value, &mut model) {
+        match guard.judge(&loss, &mut model) {
             Verdict::Update => {}
-            Verdict::Skip => {
-                drop(loss.backward()); // Uses up the tape, so later graphs do not join it.
-                continue;
-            }
+            Verdict::Skip => continue,
             Verdict::Stop => {
                 // The guard put back the last good parameters.
                 stop = StopReason::NonFiniteLoss;
@@ -344,6 +340,7 @@ fn fit<M: burn::module::Module>(
             }
             Verdict::NeverFinite => return Err(AmortizedError::NonFinite),
         }
+        let value = scalar(&loss);
         sink.event(TrainEvent::Step(StepReport {
             step,
             total_steps: config.steps,

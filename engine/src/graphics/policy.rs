@@ -81,13 +81,7 @@ impl PolicyConfig {
     /// The first setting out of bounds, in words.
     pub fn check(&self) -> Result<(), String> {
         let s = &self.sketch;
-        let within = |what: &str, value: usize, lo: usize, hi: usize| {
-            if (lo..=hi).contains(&value) {
-                Ok(())
-            } else {
-                Err(format!("{what} is {value}, outside {lo}..={hi}"))
-            }
-        };
+        use crate::train::checkpoint::within;
         within("sketch.dim", s.dim, 2, 3)?;
         within("components", s.components.len(), 1, 8)?;
         within("lines", s.lines, 1, 64)?;

@@ -412,21 +412,16 @@ fn run(
         let length_weight = schedule.length_weight(step);
         let loss = fit.clone() + expected_length.clone().mean() * length_weight;
         let loss = Fault::loss(config.fault, step, loss);
-        let loss_value = scalar(&loss);
-        match guard.judge(loss_value, &mut model) {
+        match guard.judge(&loss, &mut model) {
             Verdict::Update => {}
-            Verdict::Skip => {
-                // Its gradients are discarded, but the tape must be used up: burn joins
-                // the graphs of later steps to an unconsumed one through the parameters.
-                drop(loss.backward());
-                continue;
-            }
+            Verdict::Skip => continue,
             Verdict::Stop | Verdict::NeverFinite => {
                 // The guard put back the parameters of the last good step, if any.
                 stop = StopReason::NonFiniteLoss;
                 break;
             }
         }
+        let loss_value = scalar(&loss);
         final_loss = loss_value;
         sink.event(TrainEvent::Step(StepReport {
             step,
@@ -766,13 +761,9 @@ impl Polish<'_> {
             let (points, labels) = batches.next(1);
             let occupancy = tensors.evaluate(sketch, &points, draw).occupancy; // [1, N]
             let fit = config.loss.per_row(occupancy, labels).mean();
-            let value = scalar(&fit);
-            match guard.judge(value, &mut model) {
+            match guard.judge(&fit, &mut model) {
                 Verdict::Update => {}
-                Verdict::Skip => {
-                    drop(fit.backward()); // Uses up the tape (see the search loop).
-                    continue;
-                }
+                Verdict::Skip => continue,
                 Verdict::Stop | Verdict::NeverFinite => {
                     // The polished program is scored below; the chosen one stays unless
                     // the polished one is finite and better.
@@ -780,6 +771,7 @@ impl Polish<'_> {
                     break;
                 }
             }
+            let value = scalar(&fit);
             sink.event(TrainEvent::Step(StepReport {
                 step: self.first_step + i,
                 total_steps: config.steps,

@@ -37,6 +37,19 @@ impl CheckpointError {
 /// Largest checkpoint file read (records of the models here are a few MB).
 const MAX_FILE_BYTES: u64 = 1 << 30;
 
+/// `Ok` if `value` lies in `lo..=hi`; else the setting named `what` in words (bounds on
+/// what a checkpoint's settings may ask for, checked before anything is built from them).
+///
+/// # Errors
+/// A value out of bounds.
+pub fn within(what: &str, value: usize, lo: usize, hi: usize) -> Result<(), String> {
+    if (lo..=hi).contains(&value) {
+        Ok(())
+    } else {
+        Err(format!("{what} is {value}, outside {lo}..={hi}"))
+    }
+}
+
 /// Creates `dir` if needed.
 ///
 /// # Errors

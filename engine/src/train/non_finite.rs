@@ -61,14 +61,17 @@ impl<M> Default for NonFiniteGuard<M> {
 
 impl<M: Module> NonFiniteGuard<M> {
     /// The verdict on a step of `model` whose loss is `loss`, before its update; puts
-    /// `model` back to its last good parameters where the rule says so.
-    pub fn judge(&mut self, loss: f64, model: &mut M) -> Verdict {
+    /// `model` back to its last good parameters where the rule says so. A step that is not
+    /// updated still has its backward pass run (its gradients dropped): burn would otherwise
+    /// join the next step's graph to this unconsumed one through the shared parameters.
+    pub fn judge(&mut self, loss: &Tensor<1>, model: &mut M) -> Verdict {
         let parameters = parameters_finite(model);
-        if loss.is_finite() && parameters {
+        if super::scalar(loss).is_finite() && parameters {
             self.in_a_row = 0;
             self.last_good = Some(model.clone());
             return Verdict::Update;
         }
+        drop(loss.clone().backward());
         self.in_a_row += 1;
         self.skipped += 1;
         let stop = self.in_a_row >= PATIENCE;
@@ -155,6 +158,11 @@ impl ModuleMapper for Poison {
 mod tests {
     use super::*;
 
+    fn loss(value: f64) -> Tensor<1> {
+        let device = burn::tensor::Device::flex().autodiff();
+        Tensor::<1>::from_floats([value as f32], &device).require_grad()
+    }
+
     #[test]
     fn the_guard_skips_restores_then_stops_and_a_finite_step_resets_it() {
         let device = burn::tensor::Device::flex();
@@ -163,24 +171,27 @@ mod tests {
         let mut guard = NonFiniteGuard::default();
         // Nothing good yet: twenty bad steps and there is nothing to keep.
         for _ in 1..PATIENCE {
-            assert_eq!(guard.judge(f64::NAN, &mut model), Verdict::Skip);
+            assert_eq!(guard.judge(&loss(f64::NAN), &mut model), Verdict::Skip);
         }
-        assert_eq!(guard.judge(f64::NAN, &mut model), Verdict::NeverFinite);
+        assert_eq!(
+            guard.judge(&loss(f64::NAN), &mut model),
+            Verdict::NeverFinite
+        );
 
         let mut guard = NonFiniteGuard::default();
-        assert_eq!(guard.judge(1.0, &mut model), Verdict::Update);
+        assert_eq!(guard.judge(&loss(1.0), &mut model), Verdict::Update);
         for _ in 1..PATIENCE {
-            assert_eq!(guard.judge(f64::INFINITY, &mut model), Verdict::Skip);
+            assert_eq!(guard.judge(&loss(f64::INFINITY), &mut model), Verdict::Skip);
         }
-        assert_eq!(guard.judge(0.5, &mut model), Verdict::Update);
+        assert_eq!(guard.judge(&loss(0.5), &mut model), Verdict::Update);
         // Poisoned parameters with a finite loss: skipped, and put back at once.
         let mut poisoned = Fault::parameters(Some(Fault::ParametersFrom(0)), 0, model.clone());
-        assert_eq!(guard.judge(0.5, &mut poisoned), Verdict::Skip);
+        assert_eq!(guard.judge(&loss(0.5), &mut poisoned), Verdict::Skip);
         assert!(parameters_finite(&poisoned));
         for _ in 2..PATIENCE {
-            assert_eq!(guard.judge(f64::NAN, &mut model), Verdict::Skip);
+            assert_eq!(guard.judge(&loss(f64::NAN), &mut model), Verdict::Skip);
         }
-        assert_eq!(guard.judge(f64::NAN, &mut model), Verdict::Stop);
+        assert_eq!(guard.judge(&loss(f64::NAN), &mut model), Verdict::Stop);
         assert!(parameters_finite(&model));
         assert_eq!(guard.skipped(), 2 * PATIENCE - 1);
     }
