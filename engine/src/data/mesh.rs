@@ -80,6 +80,23 @@ impl TriangleMesh {
         (lo, hi)
     }
 
+    /// Volume the triangles enclose, positive when they wind counter-clockwise seen from
+    /// outside (for a closed mesh).
+    pub fn signed_volume(&self) -> f64 {
+        self.triangles
+            .iter()
+            .map(|t| {
+                let [a, b, c] = t.map(|i| self.vertices[i as usize].map(f64::from));
+                let cross = [
+                    b[1] * c[2] - b[2] * c[1],
+                    b[2] * c[0] - b[0] * c[2],
+                    b[0] * c[1] - b[1] * c[0],
+                ];
+                (a[0] * cross[0] + a[1] * cross[1] + a[2] * cross[2]) / 6.0
+            })
+            .sum()
+    }
+
     /// The cube that IM-NET normalises into `[-0.5, 0.5]³`: centred on the bounding box,
     /// with the box's longest side as its edge. Returns `(corner, edge)`.
     pub fn normalizing_cube(&self) -> ([f32; 3], f32) {

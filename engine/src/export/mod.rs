@@ -2,12 +2,14 @@
 
 mod closed_surface;
 mod mesh;
+mod simplify;
 
-pub use closed_surface::{closed_isosurface_of_box, is_closed_and_oriented, simplify_closed};
+pub use closed_surface::{closed_isosurface_of_box, is_closed_and_oriented};
 pub use mesh::{
     ColoredPart, MeshFormat, isosurface_of_box, isosurface_of_fn, isosurface_of_grid, write_mesh,
     write_parts,
 };
+pub use simplify::{Triangles, fit_to_surface, self_intersects, simplify_closed, simplify_for_csg};
 
 /// What can go wrong writing results.
 #[derive(Debug, thiserror::Error)]

@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use super::{ComponentKind, GraphicsProgram, PartShape, ProgramComponent};
 use crate::data::{TriangleMesh, VoxelGrid};
 use crate::dsl::Semantics;
-use crate::export::{ExportError, closed_isosurface_of_box, simplify_closed};
+use crate::export::{ExportError, closed_isosurface_of_box, simplify_for_csg};
 
 /// Samples per axis of each part's mesh (in its own frame).
 pub const DEFAULT_PART_RESOLUTION: usize = 32;
@@ -208,8 +208,9 @@ fn part_mesh(
         *v = to_world(at(*v));
     }
     // CGAL's time grows with the facets it is given; flat and gently curved stretches need
-    // few of them.
-    simplify_closed(mesh, SIMPLIFY_TOLERANCE)
+    // few of them. Simplified faces are refitted to the surface (they cut chords inside a
+    // convex part) and checked not to cross, which CGAL would not survive.
+    simplify_for_csg(mesh, |p| part.occupancy(&p, sharpness), SIMPLIFY_TOLERANCE)
 }
 
 /// The box, in the part's frame, around the part's inside, padded by one scan cell; `None`
@@ -293,7 +294,7 @@ fn polyhedron(mesh: &TriangleMesh) -> String {
     }
     // The mesher winds faces counter-clockwise seen from outside, but the part's frame may
     // mirror (det A < 0). The signed volume says which way the mesh turned out.
-    let outward = signed_volume(mesh) > 0.0;
+    let outward = mesh.signed_volume() > 0.0;
     let mut text = String::from("polyhedron(points = [");
     for (i, v) in mesh.vertices.iter().enumerate() {
         let sep = if i == 0 { "" } else { "," };
@@ -307,23 +308,6 @@ fn polyhedron(mesh: &TriangleMesh) -> String {
     }
     text.push_str("]);");
     text
-}
-
-/// Volume enclosed by the mesh, positive when its faces wind counter-clockwise seen from
-/// outside.
-fn signed_volume(mesh: &TriangleMesh) -> f64 {
-    mesh.triangles
-        .iter()
-        .map(|t| {
-            let [a, b, c] = t.map(|i| mesh.vertices[i as usize].map(f64::from));
-            let cross = [
-                b[1] * c[2] - b[2] * c[1],
-                b[2] * c[0] - b[0] * c[2],
-                b[0] * c[1] - b[1] * c[0],
-            ];
-            (a[0] * cross[0] + a[1] * cross[1] + a[2] * cross[2]) / 6.0
-        })
-        .sum()
 }
 
 /// Inverse of a row-major 3×3 matrix (a part's `A` is well conditioned: it is
