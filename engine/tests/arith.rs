@@ -8,8 +8,8 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
 use burn::tensor::Device;
+use roap_engine::arith::checkpoint;
 use roap_engine::arith::model::ArithModel;
-use roap_engine::arith::train::checkpoint;
 use roap_engine::arith::{
     Ablation, ArithConfig, ArithError, Dataset, Evaluation, RefineConfig, Task, TaskConfig,
     TrainStats, evaluate, formula, generate, read_dataset, train, train_and_evaluate_each_alone,

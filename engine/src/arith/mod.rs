@@ -4,16 +4,20 @@
 //! clothing classes stand for the digits, a mapping the learner is never told); MNIST and
 //! CIFAR-10 read too.
 
+mod batch;
+pub mod checkpoint;
+pub mod config;
+pub mod evaluate;
 pub mod images;
+mod loss;
 pub mod model;
 pub mod refine;
 pub mod tasks;
 pub mod train;
 
+pub use config::{Ablation, ArithConfig, ArithError, ArithResults};
+pub use evaluate::{ClassReading, Evaluation, TaskOutcome, evaluate};
 pub use images::{Dataset, ImageSet, read_dataset};
 pub use refine::RefineConfig;
 pub use tasks::{Example, Task, TaskConfig, formula, generate};
-pub use train::{
-    Ablation, ArithConfig, ArithError, ArithResults, ClassReading, Evaluation, TaskOutcome,
-    TrainStats, evaluate, train, train_and_evaluate_each_alone,
-};
+pub use train::{TrainStats, train, train_and_evaluate_each_alone};

@@ -12,8 +12,8 @@ use burn::tensor::{Device, Tensor, TensorData};
 use rand::{Rng as _, SeedableRng as _};
 use serde::{Deserialize, Serialize};
 
+use super::loss::min_sampling_fit;
 use super::tasks::{Example, VARIABLES, ops};
-use super::train::min_sampling_fit;
 use crate::dsl::Program;
 use crate::relaxed::{Architecture, ArchitectureLogits, LogitParams, Relaxation, repeat_tasks};
 use crate::train::scalar;

@@ -7,8 +7,8 @@ use anyhow::Context as _;
 use burn::tensor::Device;
 use clap::{Args, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
+use roap_engine::arith::checkpoint;
 use roap_engine::arith::model::{ArithModel, DigitReading};
-use roap_engine::arith::train::checkpoint;
 use roap_engine::arith::{
     Ablation, ArithConfig, ArithResults, ClassReading, Dataset, Evaluation, Task, TaskOutcome,
     TrainStats, evaluate, generate, read_dataset, train, train_and_evaluate_each_alone,
