@@ -18,7 +18,7 @@ use roap_engine::train::RunControl;
 
 use crate::document::{
     CompletionResult, LoadedShape, PartThumbnail, PolicyCache, complete_with_checkpoint,
-    default_checkpoint, load_shape, parts_under, program_geometry,
+    load_shape, parts_under, program_geometry,
 };
 use crate::export::{ExportData, ExportKind, export};
 use crate::frame_stats::FrameStats;
@@ -209,7 +209,10 @@ impl StudioApp {
                         busy: self.completing || self.run.state.is_active() || self.shape.is_none(),
                         completion: self.completion.as_ref(),
                         refined: self.refined,
-                        checkpoint: self.checkpoint().display().to_string(),
+                        checkpoint: self.checkpoint().map_or_else(
+                            || "the bundled one".to_owned(),
+                            |p| p.display().to_string(),
+                        ),
                     };
                     crop_ui(ui, &mut self.settings.crop, &status, &mut actions);
                 });
@@ -517,11 +520,9 @@ impl StudioApp {
         scene
     }
 
-    fn checkpoint(&self) -> PathBuf {
-        self.settings
-            .checkpoint
-            .clone()
-            .unwrap_or_else(default_checkpoint)
+    /// The checkpoint the user chose; `None` for the pretrained one that ships with roap.
+    fn checkpoint(&self) -> Option<PathBuf> {
+        self.settings.checkpoint.clone()
     }
 
     /// The engine's config for the current shape.
@@ -622,7 +623,7 @@ impl StudioApp {
                 out.send(Message::Device(chosen.description.clone()));
                 let (mut guess, start) = match complete_with_checkpoint(
                     &cache,
-                    &checkpoint,
+                    checkpoint.as_deref(),
                     &full,
                     crop,
                     &chosen,

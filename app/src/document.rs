@@ -298,7 +298,8 @@ pub struct CompletionResult {
 
 /// The amortized policy kept in memory, so every completion after the first starts from it.
 pub struct LoadedPolicy {
-    dir: PathBuf,
+    /// `None` for the bundled checkpoint.
+    dir: Option<PathBuf>,
     /// The backend it lives on, in words.
     device: String,
     policy: Policy,
@@ -308,23 +309,13 @@ pub struct LoadedPolicy {
 /// Shared between the UI and its jobs.
 pub type PolicyCache = Arc<Mutex<Option<LoadedPolicy>>>;
 
-/// Where the bundled checkpoint is: beside the executable's workspace when run from a
-/// checkout, else `assets/` under the current folder.
-pub fn default_checkpoint() -> PathBuf {
-    let from_source =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/checkpoints/procedural");
-    if from_source.join("config.json").exists() {
-        return from_source;
-    }
-    PathBuf::from("assets/checkpoints/procedural")
-}
-
-/// One forward pass of the policy in `checkpoint_dir` (loaded once into `cache`) on the
+/// One forward pass of the policy in `checkpoint_dir` (the bundled one for `None`; loaded
+/// once into `cache`) on the
 /// cropped shape, then min-sampling on what is visible. Also returns where a refinement
 /// starts: the kept draw's soft program and the policy's training settings.
 pub fn complete_with_checkpoint(
     cache: &PolicyCache,
-    checkpoint_dir: &Path,
+    checkpoint_dir: Option<&Path>,
     full: &VoxelGrid,
     crop: Crop,
     device: &roap_engine::device::ChosenDevice,
@@ -335,20 +326,25 @@ pub fn complete_with_checkpoint(
         .map_err(|_| "the policy cache is poisoned".to_owned())?;
     let mut loaded_policy = false;
     let loaded = match cache.take() {
-        Some(loaded) if loaded.dir == checkpoint_dir && loaded.device == device.description => {
+        Some(loaded)
+            if loaded.dir.as_deref() == checkpoint_dir && loaded.device == device.description =>
+        {
             loaded
         }
         _ => {
             loaded_policy = true;
-            let (policy, config) =
-                checkpoint::load(checkpoint_dir, &device.device).map_err(|e| e.to_string())?;
+            let (policy, config) = match checkpoint_dir {
+                Some(dir) => checkpoint::load(dir, &device.device),
+                None => checkpoint::load_bundled(&device.device).map(|(p, c, _)| (p, c)),
+            }
+            .map_err(|e| e.to_string())?;
             if config.policy.sketch.dim != 3 {
                 return Err(
                     "this checkpoint is a 2D policy; completion here takes 3D shapes".into(),
                 );
             }
             LoadedPolicy {
-                dir: checkpoint_dir.to_path_buf(),
+                dir: checkpoint_dir.map(Path::to_path_buf),
                 device: device.description.clone(),
                 policy,
                 config,

@@ -128,16 +128,16 @@ fn main() -> eframe::Result {
             app.failed = failed_in_app;
             app.frames.report_path = frame_times;
             app.script = script;
-            if !scripted && app.shape.is_none() {
-                // Open on a bundled sample, so the first thing a user sees is a shape.
-                if let Some(path) = app
+            if app.shape.is_none() && app.script.open.is_none() {
+                // Open on the last file (a user's run) or a bundled sample, so the first
+                // thing a user sees, or a script works on, is a shape.
+                let recent = app
                     .settings
                     .recent_files
                     .first()
                     .cloned()
-                    .filter(|p| p.exists())
-                    .or_else(roap_app::panels::controls::first_sample)
-                {
+                    .filter(|p| !scripted && p.exists());
+                if let Some(path) = recent.or_else(roap_app::panels::controls::first_sample) {
                     app.open(path);
                 }
             }

@@ -1,6 +1,7 @@
 //! Scripted runs for tests, docs and reproducible screenshots:
-//! `roap-studio --open FILE --synthesize --steps N --screenshot OUT.png --quit-when-done`.
-//! The script drives the same actions a user's clicks do, one stage per frame.
+//! `roap-studio --open FILE --synthesize --steps N --complete --screenshot OUT.png
+//! --quit-when-done`. The script drives the same actions a user's clicks do, one stage per
+//! frame: open, synthesize, complete, screenshot, each when the one before is done.
 
 use std::path::PathBuf;
 
@@ -28,7 +29,10 @@ pub enum Stage {
     #[default]
     Start,
     Loading,
+    /// Synthesizing.
     Working,
+    /// Completing (the guess, then its refinement).
+    Completing,
     /// Frames left to draw before the screenshot, so textures and meshes are on screen.
     Settling(u32),
     /// Waiting for the screenshot's file: done once more exports than this have been saved.
@@ -64,23 +68,17 @@ impl StudioApp {
                 if let Some(mode) = script.crop {
                     self.settings.crop.mode = mode;
                 }
-                match script.open {
-                    Some(path) => {
-                        actions.push(Action::Open(path));
-                        Stage::Loading
-                    }
-                    None => Stage::Settling(10),
+                // Without a file of its own the script works on what the window opened
+                // (the last file or a bundled sample).
+                if let Some(path) = script.open {
+                    actions.push(Action::Open(path));
                 }
+                Stage::Loading
             }
             Stage::Loading if self.busy() => Stage::Loading,
             Stage::Loading if self.shape.is_none() => Stage::Settling(10),
-            Stage::Loading => {
-                if script.complete {
-                    actions.push(Action::Complete);
-                }
-                if script.synthesize {
-                    actions.push(Action::Synthesize);
-                }
+            Stage::Loading if script.synthesize => {
+                actions.push(Action::Synthesize);
                 Stage::Working
             }
             Stage::Working
@@ -91,7 +89,13 @@ impl StudioApp {
             {
                 Stage::Working
             }
-            Stage::Working => Stage::Settling(20),
+            Stage::Loading | Stage::Working if script.complete => {
+                actions.push(Action::Complete);
+                Stage::Completing
+            }
+            Stage::Loading => Stage::Settling(20),
+            Stage::Working | Stage::Completing if self.busy() => script.stage,
+            Stage::Working | Stage::Completing => Stage::Settling(20),
             Stage::Settling(0) => match script.screenshot {
                 Some(path) => {
                     self.request_screenshot(ctx, Some(path));

@@ -17,6 +17,7 @@
 
 pub mod arith;
 pub mod bench;
+pub mod bundled;
 pub mod data;
 pub mod device;
 pub mod dsl;

@@ -1,7 +1,7 @@
 //! Left panel: the shape (samples, recent files), Synthesize / Pause / Stop, and the
 //! synthesis settings with what each one does.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use roap_engine::device::DeviceChoice;
 
@@ -17,17 +17,13 @@ pub struct Sample {
     pub path: PathBuf,
 }
 
-/// The `.binvox` files of `samples/shapes` (next to the workspace when run from a checkout,
-/// else under the current folder), sorted by name.
+/// The `.binvox` files of the bundled sample shapes (found or written by
+/// [`roap_engine::bundled::locate`]), sorted by name.
 pub fn bundled_samples() -> Vec<Sample> {
-    let candidates = [
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/shapes"),
-        PathBuf::from("samples/shapes"),
-    ];
-    let Some(folder) = candidates.iter().find(|p| p.is_dir()) else {
+    let Ok(folder) = roap_engine::bundled::locate(roap_engine::bundled::SHAPES) else {
         return Vec::new();
     };
-    let mut samples: Vec<Sample> = std::fs::read_dir(folder)
+    let mut samples: Vec<Sample> = std::fs::read_dir(&folder)
         .map(|entries| {
             entries
                 .filter_map(Result::ok)

@@ -289,6 +289,9 @@ fn default_test_temperature() -> f64 {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ArithResults {
     pub method: String,
+    /// The method as a value (`method` is its label); absent in rows written before it was.
+    #[serde(default)]
+    pub ablation: Option<Ablation>,
     pub program_acc: f64,
     pub symbolic_acc: f64,
     pub test_symbolic_acc: f64,
@@ -326,6 +329,7 @@ impl ArithResults {
         let refine = config.test_refine();
         Self {
             method: config.ablation.label().to_owned(),
+            ablation: Some(config.ablation),
             program_acc: f64::NAN,
             symbolic_acc: f64::NAN,
             test_symbolic_acc: f64::NAN,

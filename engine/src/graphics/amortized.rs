@@ -613,6 +613,24 @@ pub mod checkpoint {
         from_bytes(dir, &config, policy, device)
     }
 
+    /// The pretrained completion policy that ships with roap ([`crate::bundled::CHECKPOINT`],
+    /// found or written by [`crate::bundled::locate`]), and the folder it was read from.
+    ///
+    /// # Errors
+    /// As [`load`], or if the folder cannot be found nor written.
+    pub fn load_bundled(
+        device: &Device,
+    ) -> Result<(Policy, TrainConfig, std::path::PathBuf), CheckpointError> {
+        let dir = crate::bundled::locate(crate::bundled::CHECKPOINT).map_err(|source| {
+            CheckpointError::Io {
+                path: std::path::PathBuf::from(crate::bundled::CHECKPOINT),
+                source,
+            }
+        })?;
+        let (policy, config) = load(&dir, device)?;
+        Ok((policy, config, dir))
+    }
+
     /// [`load`] from the bytes of `DIR/config.json` and `DIR/policy.bpk`.
     ///
     /// # Errors

@@ -228,20 +228,23 @@ impl Encoder {
 pub struct Policy {
     encoder: Encoder,
     head: Linear,
-    pub library: Library,
+    /// The shared part library (3D sketches; 2D parts are circles and squares).
+    pub library: Option<Library>,
 }
 
 impl Policy {
     pub fn new(config: &PolicyConfig, device: &Device) -> Self {
         let total: usize = config.widths().iter().sum();
-        let (warps, surfaces) = match config.sketch.family {
-            PartFamily::Library { warps, surfaces } => (warps, surfaces),
-            PartFamily::CirclesSquares { .. } => (1, 1),
+        let library = match config.sketch.family {
+            PartFamily::Library { warps, surfaces } => {
+                Some(Library::random(warps, surfaces, config.sketch.dim, device))
+            }
+            PartFamily::CirclesSquares { .. } => None,
         };
         Self {
             encoder: Encoder::new(config, device),
             head: LinearConfig::new(config.hidden, total).init(device),
-            library: Library::random(warps, surfaces, config.sketch.dim, device),
+            library,
         }
     }
 
@@ -271,9 +274,11 @@ impl Policy {
             .collect();
         ProgramTensors {
             components,
-            library: layout
+            library: self
                 .library
-                .then(|| (self.library.warps.val(), self.library.surfaces.val())),
+                .as_ref()
+                .filter(|_| layout.library)
+                .map(|l| (l.warps.val(), l.surfaces.val())),
         }
     }
 }

@@ -72,10 +72,11 @@ impl ProgramTensors {
                 relaxed::expected_length(&alpha, &ops)
             })
             .collect();
+        // No components means no tasks (`Self::tasks`): an empty `[0]`.
         lengths
             .into_iter()
             .reduce(|a, b| a + b)
-            .expect("a sketch has at least one component")
+            .unwrap_or_else(|| Tensor::zeros([0], &Device::flex()))
     }
 
     /// Occupancy of the soft program at `points [T, N, D]`.
@@ -114,7 +115,8 @@ impl ProgramTensors {
         }
         let _ = dim;
         Evaluation {
-            occupancy: total.expect("a sketch has at least one component"),
+            // A sketch without components draws nothing.
+            occupancy: total.unwrap_or_else(|| Tensor::zeros([tasks * k, n], &points.device())),
         }
     }
 }

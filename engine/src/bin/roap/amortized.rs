@@ -218,12 +218,13 @@ pub fn run_train(args: &TrainArgs, choice: DeviceChoice) -> anyhow::Result<()> {
     let baseline = if args.no_baseline {
         None
     } else {
-        bar.set_position(0);
-        bar.set_prefix("baseline");
         let baseline_config = TrainConfig {
             steps: args.baseline_steps.unwrap_or(config.steps),
             ..config.clone()
         };
+        bar.reset();
+        bar.set_length(baseline_config.steps as u64);
+        bar.set_prefix("baseline");
         let trained = amortized::train_baseline(
             &shapes,
             &baseline_config,
@@ -237,14 +238,15 @@ pub fn run_train(args: &TrainArgs, choice: DeviceChoice) -> anyhow::Result<()> {
     bar.finish_and_clear();
     eprintln!("policy trained in {policy_seconds:.0} s");
     // The learned shared library, one small mesh per surface, for people to look at.
-    let surfaces = roap_engine::graphics::soft::values(policy.library.surfaces.val());
-    let gallery: Vec<_> = if two_d {
-        Vec::new()
-    } else {
-        roap_engine::graphics::meshes::library_meshes(&surfaces, 16)
-            .into_iter()
-            .filter(|p| !p.mesh.triangles.is_empty())
-            .collect()
+    let gallery: Vec<_> = match &policy.library {
+        Some(library) if !two_d => {
+            let surfaces = roap_engine::graphics::soft::values(library.surfaces.val());
+            roap_engine::graphics::meshes::library_meshes(&surfaces, 16)
+                .into_iter()
+                .filter(|p| !p.mesh.triangles.is_empty())
+                .collect()
+        }
+        _ => Vec::new(),
     };
     checkpoint::save(&args.out, policy, baseline, &config)?;
     if !gallery.is_empty() {
@@ -264,10 +266,10 @@ pub fn run_train(args: &TrainArgs, choice: DeviceChoice) -> anyhow::Result<()> {
 
 #[derive(Args)]
 pub struct CompleteArgs {
-    /// A checkpoint folder written by `roap train` (e.g. assets/checkpoints/procedural).
-    checkpoint: PathBuf,
-    /// The shape to complete (.binvox or a mesh).
-    shape: PathBuf,
+    /// `[CHECKPOINT] SHAPE`: a checkpoint folder written by `roap train` (without one, the
+    /// pretrained policy that ships with roap), and the shape to complete (.binvox or a mesh).
+    #[arg(num_args = 1..=2, required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
     /// What to remove from the input first.
     #[arg(long, value_enum, default_value = "half-plane")]
     crop: super::synth::CropArg,
@@ -291,13 +293,23 @@ pub struct CompleteArgs {
 
 pub fn run_complete(args: &CompleteArgs, choice: DeviceChoice) -> anyhow::Result<()> {
     let chosen = device::choose(choice)?;
-    let (policy, config) = checkpoint::load(&args.checkpoint, &chosen.device)?;
+    let (policy, config) = match args.paths.as_slice() {
+        [checkpoint, _] => checkpoint::load(checkpoint, &chosen.device)?,
+        _ => {
+            let (policy, config, dir) = checkpoint::load_bundled(&chosen.device)?;
+            eprintln!("checkpoint: {} (bundled)", dir.display());
+            (policy, config)
+        }
+    };
+    let Some(shape) = args.paths.last() else {
+        anyhow::bail!("no shape to complete");
+    };
     anyhow::ensure!(
         config.policy.sketch.dim == 3,
         "this checkpoint is a 2D policy; `complete` takes 3D shapes (use `eval` for images)"
     );
     // In the frame the policy was trained in (and synthesis fits in).
-    let full = read_shape(&args.shape, 64)?.normalized(64);
+    let full = read_shape(shape, 64)?.normalized(64);
     let crop = args.crop.crop(args.crop_seed);
     let input = Target::Voxels(crop.apply(&full));
     let options = CompleteOptions {
@@ -328,7 +340,7 @@ pub fn run_complete(args: &CompleteArgs, choice: DeviceChoice) -> anyhow::Result
     let written = Written {
         out: &args.out,
         mesh_res: args.mesh_res,
-        shape: &args.shape,
+        shape,
         crop,
         full: Some(&full),
         device: &chosen.description,
@@ -366,7 +378,7 @@ pub fn run_complete(args: &CompleteArgs, choice: DeviceChoice) -> anyhow::Result
                 write_atomically(&args.out.join("mesh.obj"), &bytes)?;
             }
             let metrics = serde_json::json!({
-                "shape": args.shape.display().to_string(),
+                "shape": shape.display().to_string(),
                 "crop": crop,
                 "device": chosen.description,
                 "chamfer_vs_full_x1000": guess_vs_full,

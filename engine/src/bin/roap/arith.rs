@@ -228,12 +228,12 @@ fn dataset(args: &DataArgs) -> anyhow::Result<Dataset> {
     let folder = match &args.data {
         Some(folder) => folder.clone(),
         None => {
+            // Debian's dataset-fashion-mnist package, else the sample that ships with roap.
             let system = Path::new("/usr/share/datasets/fashion-mnist");
-            let bundled = Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/fashion-mnist");
             if system.exists() {
                 system.to_owned()
             } else {
-                bundled
+                roap_engine::bundled::locate(roap_engine::bundled::FASHION_MNIST)?
             }
         }
     };
@@ -503,7 +503,7 @@ fn markdown(rows: &[ArithResults]) -> String {
     );
     for r in rows {
         // Program-Acc means nothing without a program, or with the equation given.
-        let program_acc = match Ablation::ALL.into_iter().find(|a| a.label() == r.method) {
+        let program_acc = match r.ablation {
             Some(Ablation::NoProgram) => "—".to_owned(),
             Some(Ablation::Supervised) => "(given)".to_owned(),
             _ => format!("{:.1}%", 100.0 * r.program_acc),

@@ -44,10 +44,11 @@ enum Command {
     /// Train an amortized policy (3D CNN encoder → every logit and part parameter, shared
     /// part library) across many shapes, e.g. `roap train procedural:40 --out ckpt`.
     Train(amortized::TrainArgs),
-    /// Complete a (cropped) shape with a trained policy: one forward pass plus min-sampling
-    /// on the visible input (the guess), then per-shape synthesis that refines the guess on
-    /// the visible input, e.g. `roap complete assets/checkpoints/procedural
-    /// samples/shapes/table.binvox --crop half-plane --out out/table`.
+    /// Complete a (cropped) shape with a trained policy (by default the pretrained one that
+    /// ships with roap): one forward pass plus min-sampling on the visible input (the guess),
+    /// then per-shape synthesis that refines the guess on the visible input, e.g. `roap
+    /// complete samples/shapes/table.binvox --crop half-plane --out out/table`.
+    #[command(override_usage = "roap complete [OPTIONS] --out <OUT> [CHECKPOINT] <SHAPE>")]
     Complete(amortized::CompleteArgs),
     /// Evaluate a policy (and its baseline) on shapes: full input, octant crop, half-plane
     /// crop; prints a Markdown table in the shape of the paper's Table 3 and its JSON.
