@@ -61,7 +61,7 @@ pub(super) fn new_model(config: &ArithConfig, tasks: usize, device: &Device) -> 
     }
 }
 
-/// Trains on `tasks` (their `train` examples over `data.train`). `device` must have autodiff.
+/// Trains on `tasks` (their `train` examples over `data.train`). Any device: gradients are taken on its autodiff form.
 /// Terpret trains each task alone through `train_and_evaluate_each_alone`; here it trains
 /// whatever tasks it is given with one CNN, as no-amortized does.
 ///
@@ -83,6 +83,7 @@ pub fn train(
     sink: &mut dyn EventSink,
     control: &RunControl,
 ) -> Result<(ArithModel, TrainStats), ArithError> {
+    let device = &device.clone().autodiff();
     if tasks.is_empty() || tasks.iter().any(|t| t.train.is_empty()) {
         return Err(ArithError::NoTasks);
     }
@@ -92,7 +93,7 @@ pub fn train(
     if got != expected {
         return Err(ArithError::ImageShape { got, expected });
     }
-    crate::relaxed::flush_subnormals();
+    let _flushed = crate::relaxed::flush_subnormals();
     let started = Instant::now();
     let context = Context {
         config,

@@ -89,7 +89,7 @@ pub enum AmortizedError {
 }
 
 /// Trains a policy on `shapes`, reporting `Step` events; stops early (keeping what it has)
-/// when `control` is cancelled. `device` must have autodiff enabled.
+/// when `control` is cancelled. Any device: gradients are taken on its autodiff form.
 ///
 /// # Errors
 /// No shapes, or a loss that is never finite.
@@ -100,6 +100,7 @@ pub fn train(
     sink: &mut dyn EventSink,
     control: &RunControl,
 ) -> Result<Trained<Policy>, AmortizedError> {
+    let device = &device.clone().autodiff();
     let policy = Policy::new(&config.policy, device);
     let k = config.min_samples.max(1);
     let weights = std::cell::RefCell::new(vec![1.0f32; shapes.len()]);
@@ -261,7 +262,7 @@ fn fit<M: burn::module::Module>(
     if shapes.is_empty() {
         return Err(AmortizedError::NoShapes);
     }
-    crate::relaxed::flush_subnormals();
+    let _flushed = crate::relaxed::flush_subnormals();
     device.seed(config.seed);
     let mut rng = rand::rngs::StdRng::seed_from_u64(config.seed);
     let pool = 8192;
@@ -369,7 +370,7 @@ pub fn complete_baseline(
     resolution: usize,
     device: &Device,
 ) -> Reconstruction {
-    crate::relaxed::flush_subnormals();
+    let _flushed = crate::relaxed::flush_subnormals();
     let voxels = input_batch(&[input], config.input_resolution, device);
     let target = input;
     let dim = target.dim();
@@ -468,7 +469,7 @@ pub fn complete(
         seed,
     } = options;
     let started = Instant::now();
-    crate::relaxed::flush_subnormals();
+    let _flushed = crate::relaxed::flush_subnormals();
     device.seed(seed);
     let voxels = input_batch(&[input], config.input_resolution, device);
     let tensors = policy.forward(config, voxels).detached();
@@ -533,7 +534,7 @@ fn with_gumbel_logits(tensors: &ProgramTensors) -> ProgramTensors {
 
 /// Refines `completion` of `input` (cropped by `crop`) for `steps` steps of per-shape
 /// synthesis that start from the policy's program ([`super::refine`]), with the settings of
-/// [`refinement`]. `device` must have autodiff enabled.
+/// [`refinement`]. Any device: gradients are taken on its autodiff form.
 ///
 /// # Errors
 /// A completion without its starting tensors, or what [`super::refine`] refuses.
@@ -549,6 +550,7 @@ pub fn refine_completion(
     sink: &mut dyn EventSink,
     control: &RunControl,
 ) -> Result<super::SynthOutcome, super::SynthError> {
+    let device = &device.clone().autodiff();
     let start = completion.start.as_ref().ok_or_else(|| {
         super::SynthError::Config("the completion has no starting program".into())
     })?;

@@ -260,7 +260,7 @@ pub fn forward(ops: &PartOperands<'_>) -> Vec<f32> {
         .par_chunks_mut(points.max(1))
         .enumerate()
         .for_each(|(row, out)| {
-            crate::relaxed::flush_subnormals();
+            let _flushed = crate::relaxed::flush_subnormals();
             let (t, p) = (row / parts, row % parts);
             let part = ops.part(t, p);
             let xs = &ops.points[t * points * dim..(t + 1) * points * dim];
@@ -297,7 +297,7 @@ pub fn backward(
     let rows: Vec<(Vec<f32>, Vec<f32>)> = (0..tasks * parts)
         .into_par_iter()
         .map(|row| {
-            crate::relaxed::flush_subnormals();
+            let _flushed = crate::relaxed::flush_subnormals();
             let (t, p) = (row / parts, row % parts);
             let part = ops.part(t, p);
             let mut params = vec![0.0f32; dim + dim * dim + sw + ww];

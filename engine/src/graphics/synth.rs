@@ -244,7 +244,7 @@ impl SynthOutcome {
 /// Fits `target` with the soft program of `config.sketch`, reporting through `sink`, steered
 /// by `control` (checked between steps: a cancelled run still returns what it found).
 ///
-/// `device` must have autodiff enabled.
+/// Any device: gradients are taken on its autodiff form.
 ///
 /// # Errors
 /// An empty target, a sketch of the wrong dimension, or settings that cannot run.
@@ -296,7 +296,8 @@ fn run(
     control: &RunControl,
 ) -> Result<SynthOutcome, SynthError> {
     let started = Instant::now();
-    crate::relaxed::flush_subnormals();
+    let device = &device.clone().autodiff();
+    let _flushed = crate::relaxed::flush_subnormals();
     let sketch = &config.sketch;
     if sketch.dim != target.dim() {
         return Err(SynthError::Dimension {

@@ -149,7 +149,7 @@ pub fn forward(operands: &Operands<'_>) -> (Vec<f32>, Saved) {
     let blocks: Vec<BlockState> = units
         .par_iter()
         .map(|&(task, block)| {
-            super::gemm::flush_subnormals();
+            let _flushed = super::gemm::flush_subnormals();
             forward_block(operands, &stacked[task], task, block)
         })
         .collect();
@@ -252,7 +252,7 @@ pub fn backward(operands: &Operands<'_>, saved: &Saved, grad_output: &[f32]) -> 
         .par_iter()
         .zip(&saved.blocks)
         .map(|(&(task, block), state)| {
-            super::gemm::flush_subnormals();
+            let _flushed = super::gemm::flush_subnormals();
             backward_block(operands, &stacked[task], task, block, state, grad_output)
         })
         .collect();

@@ -89,16 +89,46 @@ pub(crate) fn matmul(dst: &mut [f32], lhs: MatRef<'_>, rhs: MatRef<'_>, accumula
 /// Makes this thread flush subnormal floats to zero (x86 FTZ + DAZ). Soft programs at low
 /// temperature multiply probabilities like e^-90 by small occupancies; their subnormal
 /// products cost ~100× a normal multiply and made whole steps 10× slower. Values that small
-/// carry no information here. Kernels call this at the start of each parallel job (the
-/// setting is per thread and stays; calling it again is one instruction).
-pub fn flush_subnormals() {
+/// carry no information here. Kernels and training loops hold the returned guard for the
+/// duration of their work; the setting is per thread and is undone when the guard drops.
+#[must_use = "the thread's flags are put back when the guard drops"]
+pub fn flush_subnormals() -> FlushSubnormals {
     #[cfg(target_arch = "x86_64")]
     #[allow(deprecated)]
-    // SAFETY: setting MXCSR's FTZ (bit 15) and DAZ (bit 6) flags changes only how this
-    // thread rounds subnormal results; every other MXCSR bit is kept.
+    // SAFETY: reading MXCSR and setting its FTZ (bit 15) and DAZ (bit 6) flags changes only
+    // how this thread rounds subnormal results; every other bit is kept.
     unsafe {
         use std::arch::x86_64::{_mm_getcsr, _mm_setcsr};
-        _mm_setcsr(_mm_getcsr() | (1 << 15) | (1 << 6));
+        let previous = _mm_getcsr();
+        _mm_setcsr(previous | SUBNORMAL_FLAGS);
+        FlushSubnormals { previous }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    FlushSubnormals {}
+}
+
+/// MXCSR's flush-to-zero (bit 15) and denormals-are-zero (bit 6).
+#[cfg(target_arch = "x86_64")]
+const SUBNORMAL_FLAGS: u32 = (1 << 15) | (1 << 6);
+
+/// While alive, this thread flushes subnormals to zero ([`flush_subnormals`]); dropping it
+/// puts the thread's previous FTZ and DAZ flags back, so a caller embedding the engine keeps
+/// its own floating-point environment.
+#[derive(Debug)]
+pub struct FlushSubnormals {
+    #[cfg(target_arch = "x86_64")]
+    previous: u32,
+}
+
+impl Drop for FlushSubnormals {
+    fn drop(&mut self) {
+        #[cfg(target_arch = "x86_64")]
+        #[allow(deprecated)]
+        // SAFETY: as in `flush_subnormals`: only FTZ and DAZ change, back to what they were.
+        unsafe {
+            use std::arch::x86_64::{_mm_getcsr, _mm_setcsr};
+            _mm_setcsr((_mm_getcsr() & !SUBNORMAL_FLAGS) | (self.previous & SUBNORMAL_FLAGS));
+        }
     }
 }
 

@@ -16,6 +16,6 @@ pub use architecture::{
     Architecture, ArchitectureLogits, LogitParams, Relaxation, causal_mask, gumbel_noise,
     repeat_tasks,
 };
-pub use gemm::flush_subnormals;
+pub use gemm::{FlushSubnormals, flush_subnormals};
 pub use interpreter::{apply, execute, execute_reference};
 pub use length::expected_length;

@@ -97,7 +97,7 @@ fn exact_outputs(program: &Program, inputs: &[f32], points: usize) -> Result<Vec
 
 /// Fits a soft program to examples of `hidden` and returns the discrete program it settles on.
 ///
-/// `device` must have autodiff enabled.
+/// Any device: gradients are taken on its autodiff form.
 ///
 /// # Errors
 /// If the hidden program cannot be evaluated (it always can once parsed).
@@ -107,6 +107,7 @@ pub fn recover(
     device: &Device,
     sink: &mut dyn EventSink,
 ) -> Result<RecoverOutcome, DslError> {
+    let device = &device.clone().autodiff();
     device.seed(config.seed);
     let ops = hidden.ops().clone();
     let v = hidden.inputs();
