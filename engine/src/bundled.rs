@@ -1,9 +1,9 @@
 //! What ships with roap: the sample shapes, a Fashion-MNIST sample and the pretrained
 //! completion policy. A binary finds them on disk — under `$ROAP_DATA`, the current folder,
 //! `../share/roap` from the executable, beside it, or the platform's data folder (`roap`
-//! under [`dirs::data_dir`]). The shapes and the policy are also compiled in: where no folder
-//! holds them, [`locate`] writes them to the data folder, so a binary copied anywhere alone
-//! still opens a sample and completes it.
+//! under [`dirs::data_dir`]). All three are also compiled in: where no folder holds them,
+//! [`locate`] writes them to the data folder, so a binary copied anywhere alone still opens
+//! a sample, completes it, and trains on Fashion-MNIST.
 
 use std::path::{Path, PathBuf};
 
@@ -43,6 +43,15 @@ pub const EMBEDDED_SHAPES: [EmbeddedFile; 5] = [
     embedded!("samples/shapes", "mug.binvox"),
     embedded!("samples/shapes", "shelf.binvox"),
     embedded!("samples/shapes", "table.binvox"),
+];
+
+/// The Fashion-MNIST sample (IDX files; MIT licence, see its README), as compiled in.
+pub const EMBEDDED_FASHION_MNIST: [EmbeddedFile; 5] = [
+    embedded!("samples/fashion-mnist", "README.md"),
+    embedded!("samples/fashion-mnist", "train-images-idx3-ubyte.gz"),
+    embedded!("samples/fashion-mnist", "train-labels-idx1-ubyte.gz"),
+    embedded!("samples/fashion-mnist", "t10k-images-idx3-ubyte.gz"),
+    embedded!("samples/fashion-mnist", "t10k-labels-idx1-ubyte.gz"),
 ];
 
 /// The completion policy's `config.json` and `policy.bpk`, as compiled in (its
@@ -128,6 +137,7 @@ pub fn locate(relative: &str) -> std::io::Result<PathBuf> {
 fn embedded(relative: &str) -> &'static [EmbeddedFile] {
     match relative {
         SHAPES => &EMBEDDED_SHAPES,
+        FASHION_MNIST => &EMBEDDED_FASHION_MNIST,
         CHECKPOINT => &EMBEDDED_POLICY,
         _ => &[],
     }
@@ -147,6 +157,15 @@ mod tests {
         for file in EMBEDDED_POLICY {
             let on_disk = std::fs::read(root.join(CHECKPOINT).join(file.name)).unwrap_or_default();
             assert_eq!(on_disk, file.bytes, "{}", file.name);
+        }
+        for file in EMBEDDED_FASHION_MNIST {
+            let path = root.join(FASHION_MNIST).join(file.name);
+            assert_eq!(
+                std::fs::read(path).unwrap_or_default(),
+                file.bytes,
+                "{}",
+                file.name
+            );
         }
     }
 }
