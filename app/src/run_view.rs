@@ -74,9 +74,11 @@ impl RunView {
                 self.steps.push(report);
             }
             TrainEvent::Program { text, .. } => self.program_text = text,
-            TrainEvent::GraphicsProgram { program, .. } => {
-                self.program = Some(*program);
-                return true;
+            TrainEvent::Domain { value, .. } => {
+                if let Some(program) = value.get::<GraphicsProgram>() {
+                    self.program = Some(program.clone());
+                    return true;
+                }
             }
             TrainEvent::Architecture(snapshot) => {
                 if self.snapshots.len() >= MAX_SNAPSHOTS {

@@ -16,7 +16,9 @@ use roap_engine::dsl::{Line, Program};
 use roap_engine::graphics::{
     ComponentKind, GraphicsProgram, PartShape, ProgramComponent, SketchConfig,
 };
-use roap_engine::train::{ArchitectureSnapshot, MetricsReport, StepReport, TrainEvent};
+use roap_engine::train::{
+    ArchitectureSnapshot, DomainValue, MetricsReport, StepReport, TrainEvent,
+};
 
 fn harness(app: StudioApp) -> Harness<'static, StudioApp> {
     Harness::builder()
@@ -141,9 +143,9 @@ fn fixture_events(app: &StudioApp) {
         step: 10,
         text: program.to_string(),
     }));
-    app.post(Message::Train(TrainEvent::GraphicsProgram {
+    app.post(Message::Train(TrainEvent::Domain {
         step: 10,
-        program: Box::new(program),
+        value: DomainValue::new(program),
     }));
     app.post(Message::Train(TrainEvent::Metrics(MetricsReport {
         step: 10,

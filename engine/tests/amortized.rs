@@ -11,7 +11,9 @@ use roap_engine::graphics::amortized::{
     self, CompleteOptions, TrainConfig, checkpoint, complete_baseline,
 };
 use roap_engine::graphics::policy::{PolicyConfig, input_batch};
-use roap_engine::graphics::{PartFamily, Reconstruction, SketchConfig, Target, refine};
+use roap_engine::graphics::{
+    GraphicsProgram, PartFamily, Reconstruction, SketchConfig, Target, refine,
+};
 
 fn voxels(target: &Target) -> &VoxelGrid {
     match target {
@@ -127,8 +129,8 @@ fn train_save_load_complete() {
         &refine_config,
         &device,
         &mut |e| {
-            if let TrainEvent::GraphicsProgram { step: 0, program } = e {
-                first = Some(program.to_string());
+            if let TrainEvent::Domain { step: 0, value } = e {
+                first = value.get::<GraphicsProgram>().map(ToString::to_string);
             }
         },
         &RunControl::default(),

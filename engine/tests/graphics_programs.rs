@@ -280,9 +280,12 @@ fn synthesis_fits_a_procedural_table_and_streams_events() {
         assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-4);
     }
     // Reports carry the discrete program, which viewers mesh themselves.
-    assert!(events.iter().any(
-        |e| matches!(e, TrainEvent::GraphicsProgram { program, .. } if program.live_parts() > 0)
-    ));
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, TrainEvent::Domain { value, .. }
+            if value.get::<GraphicsProgram>().is_some_and(|p| p.live_parts() > 0)))
+    );
 
     // The program's meshes: one surface, one coloured mesh per live part, both readable.
     let surface = program_surface(&outcome.program, 32);

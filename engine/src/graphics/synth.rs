@@ -20,8 +20,8 @@ use crate::data::Crop;
 use crate::relaxed::Relaxation;
 pub use crate::train::StopReason;
 use crate::train::{
-    ArchitectureSnapshot, EventSink, Fault, MetricsReport, NonFiniteGuard, RunControl, Schedule,
-    StepReport, TemperatureSchedule, TrainEvent, Verdict, scalar,
+    ArchitectureSnapshot, DomainValue, EventSink, Fault, MetricsReport, NonFiniteGuard, RunControl,
+    Schedule, StepReport, TemperatureSchedule, TrainEvent, Verdict, scalar,
 };
 
 /// Default [`SynthConfig::chain_bias`]: a prior towards the chain `l_i = op(l_{i−1}, p_i)`
@@ -565,9 +565,9 @@ fn report(
         step,
         text: best.fit.program.to_string(),
     });
-    sink.event(TrainEvent::GraphicsProgram {
+    sink.event(TrainEvent::Domain {
         step,
-        program: Box::new(best.fit.program.clone()),
+        value: DomainValue::new(best.fit.program.clone()),
     });
     sink.event(TrainEvent::Metrics(MetricsReport {
         step,

@@ -1,9 +1,10 @@
 //! What a training run reports while it runs. The CLI renders it as a progress bar, tests
 //! collect it, the app draws it; only plain `Send` data crosses, never a tensor.
 
-use serde::Serialize;
+use std::any::Any;
+use std::sync::Arc;
 
-use crate::graphics::GraphicsProgram;
+use serde::Serialize;
 
 /// One event of a run.
 #[derive(Clone, Debug, Serialize)]
@@ -15,11 +16,12 @@ pub enum TrainEvent {
         step: usize,
         text: String,
     },
-    /// The same discrete graphics program as a value, for viewers that evaluate it.
-    GraphicsProgram {
+    /// The same discrete program as its domain's value (graphics: a `GraphicsProgram`),
+    /// for viewers that know the domain and evaluate it.
+    Domain {
         step: usize,
         #[serde(skip_serializing)]
-        program: Box<GraphicsProgram>,
+        value: DomainValue,
     },
     /// The policy's α: per component, per line, the operator and argument probabilities.
     Architecture(ArchitectureSnapshot),
@@ -31,6 +33,28 @@ pub enum TrainEvent {
         kept: usize,
         losses: Vec<f64>,
     },
+}
+
+/// A domain's value carried by [`TrainEvent::Domain`]; training knows no domain, so it is
+/// opaque here and read back by type.
+#[derive(Clone)]
+pub struct DomainValue(Arc<dyn Any + Send + Sync>);
+
+impl DomainValue {
+    pub fn new<T: Any + Send + Sync>(value: T) -> Self {
+        Self(Arc::new(value))
+    }
+
+    /// The value, if it is a `T`.
+    pub fn get<T: Any>(&self) -> Option<&T> {
+        self.0.downcast_ref()
+    }
+}
+
+impl std::fmt::Debug for DomainValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DomainValue(..)")
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]

@@ -10,7 +10,9 @@ mod recover;
 mod schedule;
 
 pub use control::{RunControl, RunState};
-pub use events::{ArchitectureSnapshot, EventSink, MetricsReport, StepReport, TrainEvent};
+pub use events::{
+    ArchitectureSnapshot, DomainValue, EventSink, MetricsReport, StepReport, TrainEvent,
+};
 pub use non_finite::{Fault, NonFiniteGuard, PATIENCE, StopReason, Verdict, parameters_finite};
 pub use recover::{RecoverConfig, RecoverOutcome, recover};
 pub use schedule::{Phase, Schedule, TemperatureSchedule};
