@@ -83,11 +83,7 @@ impl Ablation {
 
     /// The relaxed architecture the method trains through, and its test-time search too.
     pub fn relaxation(self, temperature: f64) -> Relaxation {
-        if self == Self::NoGumbel {
-            Relaxation::Softmax { temperature }
-        } else {
-            Relaxation::GumbelSoftmax { temperature }
-        }
+        Relaxation::annealed(self != Self::NoGumbel, temperature)
     }
 }
 

@@ -7,7 +7,7 @@ use burn::tensor::activation::log_softmax;
 use super::tasks::{Example, Task, VARIABLES};
 use crate::dsl::Program;
 use crate::relaxed::{
-    Architecture, Relaxation, causal_mask, execute, expected_length, repeat_tasks,
+    Architecture, Relaxation, causal_mask, execute, expected_length, repeat_rows, repeat_tasks,
 };
 
 /// Min-sampling (paper §3): `k` relaxed programs per task (`draws`, task-major) run on its
@@ -53,12 +53,6 @@ pub(super) fn task_weight(task: &Task) -> f32 {
 
 /// Keeps constant equations (`b − b`) from weighing without bound.
 const VARIANCE_FLOOR: f32 = 0.01;
-
-/// `[T, N]` → `[T·k, N]`, each row repeated `k` times (task-major, like `repeat_tasks`).
-fn repeat_rows(t: Tensor<2>, k: usize) -> Tensor<2> {
-    let [tasks, n] = t.dims();
-    repeat_tasks(t.unsqueeze_dim::<3>(1), k).reshape([tasks * k, n])
-}
 
 /// The score-function estimator: `k` discrete programs per task drawn from the policy
 /// (Gumbel-max), run exactly; the policy moves along `(loss − mean loss) ∇ log p`, the CNN

@@ -7,7 +7,7 @@
 //! held-out train examples, so it only replaces the policy's best draw by a program that
 //! scores better there.
 
-use burn::optim::{AdamConfig, GradientsParams};
+use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::{Rng as _, SeedableRng as _};
 use serde::{Deserialize, Serialize};
@@ -137,7 +137,7 @@ pub fn refine(
             chains,
         )
     }));
-    let mut optimizer = AdamConfig::new().with_epsilon(1e-5).init();
+    let mut optimizer = crate::train::adam().init();
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let row_weights = Tensor::<1>::from_data(
         TensorData::new((0..rows).map(|r| weights[r / chains]).collect(), [rows]),

@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use rand::seq::SliceRandom as _;
 use rand::{Rng, SeedableRng as _};
@@ -224,7 +224,7 @@ impl Learner {
         Self {
             model: new_model(config, context.tasks.len(), context.device),
             guard: NonFiniteGuard::default(),
-            optimizer: AdamConfig::new().with_epsilon(1e-5).init(),
+            optimizer: crate::train::adam().init(),
             rng: rand::rngs::StdRng::seed_from_u64(config.seed ^ 0xa21),
             cursor: order.len(),
             order,

@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use burn::optim::{AdamConfig, GradientsParams};
+use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::seq::SliceRandom as _;
 use rand::{Rng as _, SeedableRng as _};
@@ -124,15 +124,7 @@ pub fn train(
                 batch.shapes.iter().map(|&s| all[s]).collect()
             };
             let tensors = policy.forward(&config.policy, batch.voxels);
-            let relaxation = if config.gumbel {
-                Relaxation::GumbelSoftmax {
-                    temperature: batch.temperature,
-                }
-            } else {
-                Relaxation::Softmax {
-                    temperature: batch.temperature,
-                }
-            };
+            let relaxation = Relaxation::annealed(config.gumbel, batch.temperature);
             let draw = Draw {
                 relaxation,
                 retrieval: Retrieval::Soft {
@@ -279,7 +271,7 @@ fn fit<M: burn::module::Module>(
         .iter()
         .map(|shape| input_batch(&[shape], config.policy.input_resolution, device))
         .collect();
-    let mut optimizer = AdamConfig::new().with_epsilon(1e-5).init();
+    let mut optimizer = crate::train::adam().init();
     let schedule = Schedule {
         total_steps: config.steps,
         temperature: config.temperature.clone(),

@@ -12,7 +12,7 @@ use super::{
     ComponentKind, GraphicsProgram, PartFamily, PartShape, ProgramComponent, SketchConfig,
 };
 use crate::dsl::Semantics;
-use crate::relaxed::{self, Architecture, ArchitectureLogits, Relaxation};
+use crate::relaxed::{self, Architecture, ArchitectureLogits, Relaxation, repeat_rows};
 
 /// One component's parameters for `T` tasks.
 #[derive(Clone, Debug)]
@@ -174,14 +174,6 @@ fn combine(
         }
         _ => (1..m).fold(copy(0), |acc, c| acc.max_pair(copy(c))),
     }
-}
-
-/// `[T, w]` → `[T·k, w]`, task-major.
-fn repeat_rows(t: Tensor<2>, k: usize) -> Tensor<2> {
-    let [tasks, w] = t.dims();
-    t.unsqueeze_dim::<3>(1)
-        .expand([tasks, k, w])
-        .reshape([tasks * k, w])
 }
 
 /// `1(x ≥ 0)` forward, the sigmoid's gradient backward.

@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use burn::optim::{AdamConfig, GradientsParams};
+use burn::optim::GradientsParams;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use rand::SeedableRng as _;
 use rand::seq::SliceRandom as _;
@@ -21,7 +21,7 @@ use crate::relaxed::Relaxation;
 pub use crate::train::StopReason;
 use crate::train::{
     ArchitectureSnapshot, DomainValue, EventSink, Fault, MetricsReport, NonFiniteGuard, RunControl,
-    Schedule, StepReport, TemperatureSchedule, TrainEvent, Verdict, scalar,
+    Schedule, StepReport, TemperatureSchedule, TrainEvent, Verdict, adam, scalar,
 };
 
 /// Default [`SynthConfig::chain_bias`]: a prior towards the chain `l_i = op(l_{i−1}, p_i)`
@@ -350,8 +350,8 @@ fn run(
             (FreeProgram::new(sketch, tasks, &init, device), tasks)
         }
     };
-    let mut architecture_optimizer = AdamConfig::new().with_epsilon(1e-5).init();
-    let mut shape_optimizer = AdamConfig::new().with_epsilon(1e-5).init();
+    let mut architecture_optimizer = adam().init();
+    let mut shape_optimizer = adam().init();
     let schedule = Schedule {
         total_steps: search_steps,
         temperature: config.temperature.clone(),
@@ -389,11 +389,7 @@ fn run(
             seen.extend(restarts);
         }
         let (batch_points, batch_labels) = batches.next(tasks);
-        let relaxation = if config.gumbel {
-            Relaxation::GumbelSoftmax { temperature }
-        } else {
-            Relaxation::Softmax { temperature }
-        };
+        let relaxation = Relaxation::annealed(config.gumbel, temperature);
         let draw = Draw {
             relaxation,
             // The library is read noise-free: the architecture's draws are noise enough, and
@@ -738,7 +734,7 @@ impl Polish<'_> {
         let (config, sketch) = (self.config, &self.config.sketch);
         // The chosen restart alone: polishing the others would cost as much and give nothing.
         let mut model = chosen.model.task(chosen.task);
-        let mut optimizer = AdamConfig::new().with_epsilon(1e-5).init();
+        let mut optimizer = adam().init();
         let draw = Draw {
             relaxation: Relaxation::Softmax {
                 temperature: FROZEN_TEMPERATURE,

@@ -88,6 +88,18 @@ pub enum Relaxation {
     Softmax { temperature: f64 },
 }
 
+impl Relaxation {
+    /// What a training step relaxes through: Gumbel-softmax at `temperature`, or plain
+    /// softmax where the Gumbel noise is switched off (the ablation).
+    pub fn annealed(gumbel: bool, temperature: f64) -> Self {
+        if gumbel {
+            Self::GumbelSoftmax { temperature }
+        } else {
+            Self::Softmax { temperature }
+        }
+    }
+}
+
 /// `[L, V + L]`, true where code line `c` may not read column `j` (`j >= V + c`).
 pub fn causal_mask(inputs: usize, lines: usize, device: &Device) -> Tensor<2, Bool> {
     let width = inputs + lines;
@@ -237,6 +249,12 @@ impl ArchitectureLogits {
             inputs: self.inputs,
         }
     }
+}
+
+/// `[T, N]` → `[T·k, N]`, each row repeated `k` times (task-major, like [`repeat_tasks`]).
+pub fn repeat_rows(t: Tensor<2>, k: usize) -> Tensor<2> {
+    let [tasks, n] = t.dims();
+    repeat_tasks(t.unsqueeze_dim::<3>(1), k).reshape([tasks * k, n])
 }
 
 /// Repeats each task `k` times along dim 0, task-major.

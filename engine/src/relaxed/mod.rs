@@ -14,7 +14,7 @@ mod length;
 
 pub use architecture::{
     Architecture, ArchitectureLogits, LogitParams, Relaxation, causal_mask, gumbel_noise,
-    repeat_tasks,
+    repeat_rows, repeat_tasks,
 };
 pub use gemm::{FlushSubnormals, flush_subnormals};
 pub use interpreter::{apply, execute, execute_reference};

@@ -27,3 +27,9 @@ pub(crate) fn scalar(tensor: &burn::tensor::Tensor<1>) -> f64 {
         .and_then(|v| v.first().copied())
         .unwrap_or(f64::NAN)
 }
+
+/// The optimizer every loop uses: Adam with ε = 1e-5, the setting every recorded result was
+/// measured with.
+pub fn adam() -> burn::optim::AdamConfig {
+    burn::optim::AdamConfig::new().with_epsilon(1e-5)
+}

@@ -3,7 +3,7 @@
 //! and min-sampling find a hidden program. Domains replace the free logits with an
 //! amortised policy and the fixed inputs with learned neural parts.
 
-use burn::optim::{AdamConfig, GradientsParams};
+use burn::optim::GradientsParams;
 use burn::tensor::{Device, Distribution, Tensor, TensorData};
 use serde::Serialize;
 
@@ -120,15 +120,11 @@ pub fn recover(
     };
     let init = ArchitectureLogits::random(restarts, v, lines, ops.len(), 0.1, device);
     let mut model = LogitParams::new(init);
-    let mut optimizer = AdamConfig::new().with_epsilon(1e-5).init();
+    let mut optimizer = crate::train::adam().init();
     let mut final_loss = f64::NAN;
     for step in 0..config.steps {
         let temperature = schedule.temperature(step);
-        let relaxation = if config.gumbel {
-            Relaxation::GumbelSoftmax { temperature }
-        } else {
-            Relaxation::Softmax { temperature }
-        };
+        let relaxation = Relaxation::annealed(config.gumbel, temperature);
         let inputs = random_inputs(v, points, device);
         let targets = exact_outputs(hidden, &inputs, points)?;
         let inputs = Tensor::<3>::from_data(TensorData::new(inputs, [1, v, points]), device);
