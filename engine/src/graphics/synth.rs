@@ -5,175 +5,24 @@
 use std::time::Instant;
 
 use burn::optim::GradientsParams;
-use burn::tensor::{Device, Int, Tensor, TensorData};
-use rand::SeedableRng as _;
-use rand::seq::SliceRandom as _;
-use serde::{Deserialize, Serialize};
+use burn::tensor::{Device, Tensor, TensorData};
+use serde::Serialize;
 
 use super::parts::Retrieval;
+use super::point_batches::PointBatches;
+use super::polish::Polish;
 use super::prune::{Scored, Scoring, prune};
 use super::seeding::seed_parts;
 use super::soft::{Draw, FreeProgram, Initialization, ProgramTensors};
+use super::synth_config::SynthConfig;
 use super::target::{Reconstruction, Symmetry, Target};
 use super::{GraphicsProgram, SketchConfig};
-use crate::data::Crop;
 use crate::relaxed::Relaxation;
 pub use crate::train::StopReason;
 use crate::train::{
     ArchitectureSnapshot, DomainValue, EventSink, Fault, MetricsReport, NonFiniteGuard, RunControl,
-    Schedule, StepReport, TemperatureSchedule, TrainEvent, Verdict, adam, scalar,
+    Schedule, StepReport, TrainEvent, Verdict, adam, scalar,
 };
-
-/// Default [`SynthConfig::chain_bias`]: a prior towards the chain `l_i = op(l_{i−1}, p_i)`
-/// soft enough that α starts genuinely uncertain (the chained argument has p ≈ 0.5 among
-/// ~40 choices; mean normalized entropy ≈ 0.8 over 32 parts and 20 lines), strong enough
-/// that the first programs are deep rather than the one-part programs uniform logits favour.
-pub const CHAIN_PRIOR: f64 = 3.5;
-/// Default [`SynthConfig::union_bias`]: union (difference on lines whose chained part sits
-/// in a cavity) is likelier than the other operators at the start (p ≈ 0.6). Weaker priors
-/// let early steps, before the parts have moved, turn lines into skips for good: on the
-/// biplane, the chair and the mug, 0.7 kept 3–4 lines and IoU 0.71–0.73.
-pub const UNION_PRIOR: f64 = 1.5;
-
-/// Settings of [`synthesize`]; the defaults are `roap synth`'s.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct SynthConfig {
-    pub sketch: SketchConfig,
-    pub steps: usize,
-    /// Labelled points drawn from the shape once (IM-NET style, biased to the surface).
-    pub sample_points: usize,
-    /// Of those, the points each step's loss sees.
-    pub batch_points: usize,
-    /// Adam step size of the architecture logits.
-    pub architecture_learning_rate: f64,
-    /// Adam step size of the parts, transforms and library.
-    pub shape_learning_rate: f64,
-    pub temperature: TemperatureSchedule,
-    /// λ: weight of the expected program length from halfway through training.
-    pub length_penalty: f64,
-    /// How occupancies are compared with the labels.
-    pub loss: FitLoss,
-    /// Min-sampling while training: architectures drawn per step, the best one optimised.
-    pub min_samples: usize,
-    /// Independent starts trained side by side as tasks of one batch (as `recover` runs its
-    /// restarts); the best discrete program any of them reaches is kept.
-    pub restarts: usize,
-    /// Of the discrete programs the reports saw, the shortest whose fit error
-    /// ([`super::Score::error`]) is within this fraction of the best one is kept: a user wants the
-    /// simplest program that fits. After polishing, lines go while the error stays within
-    /// half this fraction ([`super::prune`]).
-    pub simplicity_tolerance: f64,
-    /// After the search: steps that fit the kept program's parts with its architecture
-    /// frozen, so the parts fit the discrete program the user gets rather than the soft
-    /// mixture they were trained under. Part of `steps`, at most a third of them.
-    pub polish_steps: usize,
-    /// Adam step size while polishing: smaller than the search's, because a fresh Adam
-    /// moves every parameter by about its step size at once, which undoes a fitted part
-    /// (measured on the suite: at 0.02 polish made 3 of 5 programs worse, at 0.005 none).
-    pub polish_learning_rate: f64,
-    /// `false`: plain softmax, the "w/o gumbel-softmax" ablation.
-    pub gumbel: bool,
-    /// See [`Initialization::chain_bias`].
-    pub chain_bias: f64,
-    /// See [`Initialization::union_bias`].
-    pub union_bias: f64,
-    /// See [`Initialization::gate`].
-    pub initial_gate: f64,
-    /// Every this many steps: the discrete program and its metrics are reported.
-    pub report_every: usize,
-    /// Every this many steps: α is reported (cheap; viewers keep a history of it).
-    pub snapshot_every: usize,
-    /// Resolution at which the discrete program is voxelized for metrics and meshes.
-    pub eval_resolution: usize,
-    /// The region the input does not show (3D completion): no samples are fitted there and
-    /// no voxels scored there, so the program is free to complete the shape.
-    pub unseen: Crop,
-    pub seed: u64,
-    /// A numerical fault to inject (tests of the non-finite rule only).
-    #[serde(skip)]
-    pub fault: Option<Fault>,
-}
-
-impl Default for SynthConfig {
-    fn default() -> Self {
-        Self {
-            sketch: SketchConfig::synthesis_3d(),
-            steps: 1200,
-            sample_points: crate::data::DEFAULT_SAMPLE_POINTS,
-            batch_points: 4096,
-            // Slower than the parts, so operators are chosen after the parts have settled.
-            architecture_learning_rate: 0.02,
-            shape_learning_rate: 0.02,
-            temperature: TemperatureSchedule::Exponential {
-                start: 1.0,
-                end: 0.02,
-            },
-            length_penalty: 1e-4,
-            loss: FitLoss::CrossEntropy,
-            min_samples: 2,
-            restarts: 2,
-            simplicity_tolerance: 0.1,
-            polish_steps: 400,
-            polish_learning_rate: 0.005,
-            gumbel: true,
-            chain_bias: CHAIN_PRIOR,
-            union_bias: UNION_PRIOR,
-            initial_gate: 0.5,
-            report_every: 100,
-            snapshot_every: 20,
-            eval_resolution: 64,
-            unseen: Crop::None,
-            seed: 0,
-            fault: None,
-        }
-    }
-}
-
-impl SynthConfig {
-    /// The paper's 2D setting (App. B.2): a simple, two symmetry and one repeated component,
-    /// 20 lines each over 16 circles and 16 squares, fitted to a 64×64 image.
-    ///
-    /// The priors lean harder on the chain than in 3D: with 3D's, early steps turn most of
-    /// the four components' lines into skips before the parts have moved (images 0, 3 and
-    /// 6 of BSP-Net's set: 1.42 / 0.81 / 0.80 px; with these 0.52 / 0.50 / 0.18 px), and α
-    /// still starts uncertain (mean normalized entropy 0.56).
-    pub fn paper_2d() -> Self {
-        Self {
-            sketch: SketchConfig::paper_2d(),
-            chain_bias: 4.25,
-            union_bias: 2.25,
-            ..Self::default()
-        }
-    }
-}
-
-/// The per-point fit term.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FitLoss {
-    /// Squared error, as IM-NET trains. Its gradient vanishes where a part is confidently
-    /// wrong (a saturated sigmoid), so misplaced parts barely move.
-    SquaredError,
-    /// Binary cross-entropy: the gradient on a part's logit is `o − y`, never vanishing
-    /// where the part is wrong.
-    CrossEntropy,
-}
-
-impl FitLoss {
-    /// Mean over points: `occupancy [R, N]`, `labels [1, N]` → `[R, 1]`.
-    pub fn per_row(self, occupancy: Tensor<2>, labels: Tensor<2>) -> Tensor<2> {
-        match self {
-            Self::SquaredError => (occupancy - labels).powi_scalar(2).mean_dim(1),
-            Self::CrossEntropy => {
-                let o = occupancy.clamp(1.0e-6, 1.0 - 1.0e-6);
-                let inside = labels.clone() * o.clone().log();
-                let outside = (labels.neg() + 1.0) * (o.neg() + 1.0).log();
-                (inside + outside).neg().mean_dim(1)
-            }
-        }
-    }
-}
 
 /// Why [`synthesize`] could not run.
 #[derive(Debug, thiserror::Error)]
@@ -529,7 +378,7 @@ fn run(
 /// Discretizes and scores every restart, and emits the best one's program, metrics and
 /// mesh. Returns every restart's checkpoint, the best first.
 #[allow(clippy::too_many_arguments)] // One call site's worth of context.
-fn report(
+pub(super) fn report(
     target: &Target,
     sketch: &SketchConfig,
     config: &SynthConfig,
@@ -614,192 +463,33 @@ fn choose(seen: &[Checkpoint], tolerance: f64, warm: bool) -> Option<usize> {
 
 /// A discrete program seen at a report, with the soft program it came from.
 #[derive(Clone)]
-struct Checkpoint {
-    step: usize,
+pub(super) struct Checkpoint {
+    pub(super) step: usize,
     /// The restart it came from.
-    task: usize,
+    pub(super) task: usize,
     /// The discrete program, scored.
-    fit: Scored,
+    pub(super) fit: Scored,
     /// The parameters of every restart at that report.
-    model: FreeProgram,
+    pub(super) model: FreeProgram,
 }
 
 impl Checkpoint {
     /// Lower is better: [`super::Score::error`].
-    fn key(&self) -> f64 {
+    pub(super) fn key(&self) -> f64 {
         self.fit.key()
     }
 
-    fn live_lines(&self) -> usize {
+    pub(super) fn live_lines(&self) -> usize {
         self.fit.program.live_lines()
     }
 
     /// The program with the lines it can do without removed while its fit error stays
     /// within `bound` ([`prune`]).
-    fn pruned(self, target: &Target, config: &SynthConfig, bound: f64) -> Self {
+    pub(super) fn pruned(self, target: &Target, config: &SynthConfig, bound: f64) -> Self {
         match prune(&scoring(target, config), &self.fit, bound) {
             Some(fit) => Self { fit, ..self },
             None => self,
         }
-    }
-}
-
-/// Batches of the labelled sample pool (drawn once, IM-NET style), without replacement
-/// within a pass.
-struct PointBatches {
-    points: Tensor<2>, // [pool, D]
-    labels: Tensor<1>, // [pool]
-    order: Vec<i64>,
-    cursor: usize,
-    batch: usize,
-    rng: rand::rngs::StdRng,
-}
-
-impl PointBatches {
-    /// Samples of `target`, none where `config.unseen` removed the input.
-    fn new(target: &Target, config: &SynthConfig, device: &Device) -> Self {
-        let (mut points, mut labels) = target.samples(config.sample_points.max(1), config.seed);
-        let dim = target.dim();
-        if dim == 3 && config.unseen != Crop::None {
-            // Crops span −1..1 over the grid, samples −½..½.
-            let (kept_points, kept_labels): (Vec<&[f32]>, Vec<f32>) = points
-                .chunks_exact(dim)
-                .zip(&labels)
-                .filter(|(p, _)| !config.unseen.removes([p[0] * 2.0, p[1] * 2.0, p[2] * 2.0]))
-                .unzip();
-            points = kept_points.concat();
-            labels = kept_labels;
-        }
-        let pool = labels.len();
-        Self {
-            points: Tensor::from_data(TensorData::new(points, [pool, target.dim()]), device),
-            labels: Tensor::from_data(TensorData::new(labels, [pool]), device),
-            order: (0..pool as i64).collect(),
-            cursor: pool,
-            batch: config.batch_points.clamp(1, pool),
-            rng: rand::rngs::StdRng::seed_from_u64(config.seed ^ 0xba7c4),
-        }
-    }
-
-    /// The next batch for `tasks` tasks: points `[tasks, B, D]`, labels `[1, B]`.
-    fn next(&mut self, tasks: usize) -> (Tensor<3>, Tensor<2>) {
-        if self.cursor + self.batch > self.order.len() {
-            self.order.shuffle(&mut self.rng);
-            self.cursor = 0;
-        }
-        let indices = &self.order[self.cursor..self.cursor + self.batch];
-        self.cursor += self.batch;
-        let indices = Tensor::<1, Int>::from_data(
-            TensorData::new(indices.to_vec(), [self.batch]),
-            &self.labels.device(),
-        );
-        let points = self
-            .points
-            .clone()
-            .select(0, indices.clone())
-            .unsqueeze_dim::<3>(0)
-            .repeat_dim(0, tasks);
-        let labels = self.labels.clone().select(0, indices).unsqueeze_dim::<2>(0);
-        (points, labels)
-    }
-}
-
-/// The temperature that freezes α at its mode while polishing: softmax at it is one-hot
-/// unless two logits tie to within about 0.01.
-const FROZEN_TEMPERATURE: f64 = 1e-3;
-
-/// The last stage of a run: the kept program's architecture is frozen at its mode and its
-/// library entries at their argmax, so the loss sees exactly the discrete program, and only
-/// its parts, transforms and library entries move.
-struct Polish<'a> {
-    target: &'a Target,
-    config: &'a SynthConfig,
-    /// The step number of its first step (after the search's).
-    first_step: usize,
-    steps: usize,
-    started: Instant,
-}
-
-impl Polish<'_> {
-    /// The better of `chosen` and its polished self (by fit error, never longer), the steps
-    /// run and how they ended.
-    fn run(
-        &self,
-        chosen: &Checkpoint,
-        batches: &mut PointBatches,
-        sink: &mut dyn EventSink,
-        control: &RunControl,
-        skipped: &mut usize,
-    ) -> Result<(Checkpoint, usize, StopReason), SynthError> {
-        let (config, sketch) = (self.config, &self.config.sketch);
-        // The chosen restart alone: polishing the others would cost as much and give nothing.
-        let mut model = chosen.model.task(chosen.task);
-        let mut optimizer = adam().init();
-        let draw = Draw {
-            relaxation: Relaxation::Softmax {
-                temperature: FROZEN_TEMPERATURE,
-            },
-            retrieval: Retrieval::Hard,
-            samples: 1,
-            include_mode: false,
-        };
-        let mut stop = StopReason::Finished;
-        let mut ran = 0;
-        let mut guard = NonFiniteGuard::default();
-        for i in 0..self.steps {
-            if !control.checkpoint() {
-                stop = StopReason::Cancelled;
-                break;
-            }
-            let mut tensors = model.tensors(sketch);
-            for component in &mut tensors.components {
-                component.logits = component.logits.map(Tensor::detach);
-            }
-            let (points, labels) = batches.next(1);
-            let occupancy = tensors.evaluate(sketch, &points, draw).occupancy; // [1, N]
-            let fit = config.loss.per_row(occupancy, labels).mean();
-            match guard.judge(&fit, &mut model) {
-                Verdict::Update => {}
-                Verdict::Skip => continue,
-                Verdict::Stop | Verdict::NeverFinite => {
-                    // The polished program is scored below; the chosen one stays unless
-                    // the polished one is finite and better.
-                    stop = StopReason::NonFiniteLoss;
-                    break;
-                }
-            }
-            let value = scalar(&fit);
-            sink.event(TrainEvent::Step(StepReport {
-                step: self.first_step + i,
-                total_steps: config.steps,
-                loss: value,
-                fit_loss: value,
-                temperature: FROZEN_TEMPERATURE,
-                length_weight: 0.0,
-                expected_length: chosen.live_lines() as f64,
-            }));
-            let mut grads = fit.backward();
-            let shape_grads = GradientsParams::from_module(&mut grads, &model.shapes);
-            model.shapes = optimizer.step(config.polish_learning_rate, model.shapes, shape_grads);
-            ran = i + 1;
-        }
-        *skipped += guard.skipped();
-        if ran == 0 {
-            return Ok((chosen.clone(), 0, stop));
-        }
-        let polished = report(
-            self.target,
-            sketch,
-            config,
-            &model,
-            self.first_step + ran,
-            self.started,
-            sink,
-        )?
-        .pop();
-        let better =
-            polished.filter(|p| p.key() <= chosen.key() && p.live_lines() <= chosen.live_lines());
-        Ok((better.unwrap_or_else(|| chosen.clone()), ran, stop))
     }
 }
 
