@@ -8,9 +8,10 @@
 use burn::tensor::{Device, Tensor, TensorData};
 use roap_engine::data::{Furniture, VoxelGrid, generate, read_ply};
 use roap_engine::export::{MeshFormat, write_parts};
+use roap_engine::graphics::free_program::{FreeProgram, Initialization};
 use roap_engine::graphics::meshes::{part_meshes, program_surface};
 use roap_engine::graphics::parts::Retrieval;
-use roap_engine::graphics::soft::{Draw, FreeProgram, Initialization};
+use roap_engine::graphics::soft::Draw;
 use roap_engine::graphics::{
     GraphicsProgram, PartFamily, Score, SketchConfig, StopReason, SynthConfig, SynthError, Target,
     synthesize,

@@ -4,6 +4,7 @@
 //! with; [`synthesize`] fits one shape.
 
 pub mod amortized;
+pub mod free_program;
 pub mod meshes;
 pub mod openscad;
 pub mod parts;

@@ -8,12 +8,13 @@ use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor, TensorData};
 use serde::Serialize;
 
+use super::free_program::{FreeProgram, Initialization};
 use super::parts::Retrieval;
 use super::point_batches::PointBatches;
 use super::polish::Polish;
 use super::prune::{Scored, Scoring, prune};
 use super::seeding::seed_parts;
-use super::soft::{Draw, FreeProgram, Initialization, ProgramTensors};
+use super::soft::{Draw, ProgramTensors};
 use super::synth_config::SynthConfig;
 use super::target::{Reconstruction, Symmetry, Target};
 use super::{GraphicsProgram, SketchConfig};
