@@ -369,10 +369,10 @@ pub fn complete_with_checkpoint(
     let config = loaded.config.clone();
     *cache = Some(loaded);
     let completion = completion?;
-    let chamfer_vs_full = match &completion.reconstruction {
-        Some(Reconstruction::Voxels(v)) => roap_engine::metrics::chamfer_x1000(full, v, 0),
-        _ => None,
-    };
+    let chamfer_vs_full = completion
+        .reconstruction
+        .as_ref()
+        .and_then(|r| r.chamfer_vs_full(full, 0));
     let result = CompletionResult {
         surface: program_surface(&completion.program, SURFACE_RESOLUTION),
         program: completion.program,

@@ -7,9 +7,7 @@ use std::time::Instant;
 use roap_engine::data::VoxelGrid;
 use roap_engine::device::{self, ChosenDevice, DeviceChoice};
 use roap_engine::graphics::amortized::refinement;
-use roap_engine::graphics::{
-    Reconstruction, SynthConfig, SynthError, SynthOutcome, Target, refine, synthesize,
-};
+use roap_engine::graphics::{SynthConfig, SynthError, SynthOutcome, Target, refine, synthesize};
 use roap_engine::train::RunControl;
 
 use super::StudioApp;
@@ -174,9 +172,7 @@ fn synthesis_ended(
     let result = result
         .map(|outcome| {
             let chamfer_vs_full = match (full, &outcome.reconstruction) {
-                (Some(full), Some(Reconstruction::Voxels(voxels))) => {
-                    roap_engine::metrics::chamfer_x1000(full, voxels, seed)
-                }
+                (Some(full), Some(reconstruction)) => reconstruction.chamfer_vs_full(full, seed),
                 _ => None,
             };
             Box::new(SynthesisResult {

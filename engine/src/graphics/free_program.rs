@@ -9,7 +9,7 @@ use super::parts::{Library, PartTensors, initial_placement, surface_width, warp_
 use super::soft::{ComponentTensors, ProgramTensors, linear_map};
 use super::{ComponentKind, PartFamily, SketchConfig};
 use crate::dsl::Semantics;
-use crate::relaxed::ArchitectureLogits;
+use crate::relaxed::{ArchitectureLogits, chain_argument};
 
 /// Free architecture logits of one component (per-shape synthesis).
 #[derive(Module, Debug)]
@@ -396,13 +396,8 @@ impl ArchitectureLogits {
         let mut left = vec![0.0f32; lines * width];
         let mut right = vec![0.0f32; lines * width];
         for line in 0..lines {
-            let previous = if line == 0 {
-                lines % inputs
-            } else {
-                inputs + line - 1
-            };
-            left[line * width + previous] = chain as f32;
-            right[line * width + line % inputs] = chain as f32;
+            left[line * width + chain_argument(true, line, inputs, lines)] = chain as f32;
+            right[line * width + chain_argument(false, line, inputs, lines)] = chain as f32;
         }
         let device = self.left_logits.device();
         let expand = |bias: Vec<f32>| {

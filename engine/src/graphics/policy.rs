@@ -14,7 +14,7 @@ use super::Target;
 use super::parts::{Library, PartTensors, surface_width, warp_width};
 use super::soft::{ComponentTensors, ProgramTensors};
 use super::{ComponentKind, PartFamily, SketchConfig};
-use crate::relaxed::ArchitectureLogits;
+use crate::relaxed::{ArchitectureLogits, chain_argument};
 
 /// Shape of the policy network and the sketch it drives.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -387,11 +387,7 @@ fn prior(
     }
     for side in 0..2 {
         for line in 0..lines {
-            let chosen = match (side, line) {
-                (0, 0) => lines % parts,
-                (0, _) => parts + line - 1,
-                _ => line % parts,
-            };
+            let chosen = chain_argument(side == 0, line, parts, lines);
             for a in 0..width {
                 values.push(if a == chosen {
                     config.chain_bias as f32

@@ -25,6 +25,17 @@ pub enum Reconstruction {
     Pixels(PixelGrid),
 }
 
+impl Reconstruction {
+    /// Chamfer ×1000 against the whole shape `full` (for a program fitted to a crop of it);
+    /// `None` in 2D or when either is empty.
+    pub fn chamfer_vs_full(&self, full: &VoxelGrid, seed: u64) -> Option<f64> {
+        match self {
+            Self::Voxels(voxels) => crate::metrics::chamfer_x1000(full, voxels, seed),
+            Self::Pixels(_) => None,
+        }
+    }
+}
+
 /// How a reconstruction compares with its target.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Score {

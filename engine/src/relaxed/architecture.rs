@@ -251,6 +251,18 @@ impl ArchitectureLogits {
     }
 }
 
+/// The chain `l_i = op(l_{i−1}, p_i)` that the priors of synthesis and of the policy lean
+/// towards: the column (among `inputs` inputs, then the lines) that code line `line` of
+/// `lines` reads on the left (`left`) or the right. Line 0 starts from input `lines % inputs`,
+/// so the chain's inputs do not begin where its right arguments do.
+pub fn chain_argument(left: bool, line: usize, inputs: usize, lines: usize) -> usize {
+    match (left, line) {
+        (true, 0) => lines % inputs,
+        (true, _) => inputs + line - 1,
+        (false, _) => line % inputs,
+    }
+}
+
 /// `[T, N]` → `[T·k, N]`, each row repeated `k` times (task-major, like [`repeat_tasks`]).
 pub fn repeat_rows(t: Tensor<2>, k: usize) -> Tensor<2> {
     let [tasks, n] = t.dims();

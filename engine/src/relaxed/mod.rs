@@ -13,8 +13,8 @@ mod interpreter;
 mod length;
 
 pub use architecture::{
-    Architecture, ArchitectureLogits, LogitParams, Relaxation, causal_mask, gumbel_noise,
-    repeat_rows, repeat_tasks,
+    Architecture, ArchitectureLogits, LogitParams, Relaxation, causal_mask, chain_argument,
+    gumbel_noise, repeat_rows, repeat_tasks,
 };
 pub use gemm::{FlushSubnormals, flush_subnormals};
 pub use interpreter::{apply, execute, execute_reference};

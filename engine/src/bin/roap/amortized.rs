@@ -15,8 +15,7 @@ use roap_engine::device::{self, DeviceChoice};
 use roap_engine::export::{MeshFormat, write_mesh};
 use roap_engine::graphics::amortized::{self, CompleteOptions, TrainConfig, checkpoint};
 use roap_engine::graphics::policy::PolicyConfig;
-use roap_engine::graphics::{Reconstruction, Target, meshes::program_surface};
-use roap_engine::metrics;
+use roap_engine::graphics::{Target, meshes::program_surface};
 use roap_engine::train::{RunControl, TemperatureSchedule, TrainEvent};
 
 use super::synth::{Progress, Written, write_outcome};
@@ -320,10 +319,10 @@ pub fn run_complete(args: &CompleteArgs, choice: DeviceChoice) -> anyhow::Result
     };
     let completion =
         amortized::complete(&policy, &config.policy, &input, &options, &chosen.device)?;
-    let guess_vs_full = match &completion.reconstruction {
-        Some(Reconstruction::Voxels(v)) => metrics::chamfer_x1000(&full, v, args.seed),
-        _ => None,
-    };
+    let guess_vs_full = completion
+        .reconstruction
+        .as_ref()
+        .and_then(|r| r.chamfer_vs_full(&full, args.seed));
     let guess = serde_json::json!({
         "chamfer_vs_full_x1000": guess_vs_full,
         "visible_loss": completion.visible_loss,

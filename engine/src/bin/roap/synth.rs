@@ -304,9 +304,7 @@ pub fn write_outcome(
     // Completion quality: against the full shape when the input was cropped.
     let against_full = match (written.crop, written.full, &outcome.reconstruction) {
         (Crop::None, ..) => None,
-        (_, Some(full), Some(Reconstruction::Voxels(voxels))) => {
-            roap_engine::metrics::chamfer_x1000(full, voxels, config.seed)
-        }
+        (_, Some(full), Some(reconstruction)) => reconstruction.chamfer_vs_full(full, config.seed),
         _ => None,
     };
     let (chamfer_key, soft_key) = if target.dim() == 3 {
