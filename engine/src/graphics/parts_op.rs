@@ -9,12 +9,11 @@ use burn::backend::autodiff::{
     ops::{Backward, Ops, OpsKind},
 };
 use burn::backend::flex::FlexTensor;
-use burn::backend::{
-    Autodiff, Backend, DispatchDevice, Flex, backend_extension, tensor::FloatTensor,
-};
+use burn::backend::{Autodiff, Backend, Flex, backend_extension, tensor::FloatTensor};
 use burn::tensor::{Tensor, TensorData};
 
 use super::parts_kernel::{self, PartDims, PartOperands};
+pub(super) use crate::relaxed::flex::is_available;
 use crate::relaxed::flex::{contiguous_f32, flex_tensor, slice_of};
 
 #[backend_extension(Flex, Autodiff)]
@@ -27,14 +26,6 @@ pub trait PartsBackend: Backend {
         warps: FloatTensor<Self>,
         sharpness: f32,
     ) -> FloatTensor<Self>;
-}
-
-/// True when `tensor` lives on the flex (CPU) backend, where the fused kernel runs.
-pub fn is_available(tensor: &Tensor<3>) -> bool {
-    matches!(
-        tensor.device().inner().as_dispatch(),
-        DispatchDevice::Flex(_)
-    )
 }
 
 /// `points [T, M, D]` → occupancies `[T, P, M]`; see [`super::parts::PartTensors::occupancy`].

@@ -28,7 +28,8 @@ pub trait RelaxedInterpreterBackend: Backend {
     ) -> FloatTensor<Self>;
 }
 
-/// True when `tensor` lives on the flex (CPU) backend, where the fused kernel runs.
+/// True when `tensor` lives on the flex (CPU) backend, where the fused kernels (this one and
+/// the parts' occupancy) run.
 pub fn is_available(tensor: &Tensor<3>) -> bool {
     matches!(
         tensor.device().inner().as_dispatch(),

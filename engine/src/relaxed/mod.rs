@@ -6,7 +6,7 @@ pub mod fused;
 mod fused_op;
 /// Flex-tensor plumbing the CPU kernels' burn registrations share.
 pub(crate) mod flex {
-    pub(crate) use super::fused_op::{contiguous_f32, flex_tensor, slice_of};
+    pub(crate) use super::fused_op::{contiguous_f32, flex_tensor, is_available, slice_of};
 }
 mod gemm;
 mod interpreter;
