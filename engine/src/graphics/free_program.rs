@@ -9,15 +9,7 @@ use super::parts::{Library, PartTensors, initial_placement, surface_width, warp_
 use super::soft::{ComponentTensors, ProgramTensors, linear_map};
 use super::{ComponentKind, PartFamily, SketchConfig};
 use crate::dsl::Semantics;
-use crate::relaxed::{ArchitectureLogits, chain_argument};
-
-/// Free architecture logits of one component (per-shape synthesis).
-#[derive(Module, Debug)]
-pub struct FreeLogits {
-    op_logits: Param<Tensor<3>>,
-    left_logits: Param<Tensor<3>>,
-    right_logits: Param<Tensor<3>>,
-}
+use crate::relaxed::{ArchitectureLogits, LogitParams, chain_argument};
 
 /// Free continuous parameters of one component: its parts and its transform.
 #[derive(Module, Debug)]
@@ -38,7 +30,8 @@ pub struct FreeGeometry {
 /// The discrete choices' logits, optimised with their own step size.
 #[derive(Module, Debug)]
 pub struct FreeArchitecture {
-    pub components: Vec<FreeLogits>,
+    /// Each component's architecture logits, free.
+    pub components: Vec<LogitParams>,
 }
 
 /// The continuous parameters: parts, transforms and the shared library.
@@ -106,7 +99,7 @@ impl FreeProgram {
                 .unwrap_or(0)
         };
         let (union, difference) = (op_index(Semantics::Max), op_index(Semantics::Difference));
-        let (logits, geometry): (Vec<FreeLogits>, Vec<FreeGeometry>) = sketch
+        let (logits, geometry): (Vec<LogitParams>, Vec<FreeGeometry>) = sketch
             .components
             .iter()
             .enumerate()
@@ -207,11 +200,7 @@ impl FreeProgram {
                 let gate = (sketch.gates && index > 0).then(|| {
                     Param::from_tensor(Tensor::<2>::ones([tasks, 1], device) * gate_logit)
                 });
-                let free_logits = FreeLogits {
-                    op_logits: Param::from_tensor(logits.op_logits),
-                    left_logits: Param::from_tensor(logits.left_logits),
-                    right_logits: Param::from_tensor(logits.right_logits),
-                };
+                let free_logits = LogitParams::new(logits);
                 let free_geometry = FreeGeometry {
                     translation: Param::from_tensor(Tensor::<3>::from_data(
                         TensorData::new(per_task(translation), [tasks, parts, dim]),
@@ -265,11 +254,8 @@ impl FreeProgram {
             .components
             .iter()
             .map(|c| {
-                let logits = FreeLogits {
-                    op_logits: param(&c.logits.op_logits, device),
-                    left_logits: param(&c.logits.left_logits, device),
-                    right_logits: param(&c.logits.right_logits, device),
-                };
+                let logits =
+                    LogitParams::new(c.logits.map(|t| Tensor::from_data(t.to_data(), device)));
                 let (log_size, shear) =
                     split_linear(Tensor::<4>::from_data(c.parts.linear.to_data(), device));
                 let geometry = FreeGeometry {
@@ -317,11 +303,7 @@ impl FreeProgram {
                     .architecture
                     .components
                     .iter()
-                    .map(|l| FreeLogits {
-                        op_logits: row(&l.op_logits, task),
-                        left_logits: row(&l.left_logits, task),
-                        right_logits: row(&l.right_logits, task),
-                    })
+                    .map(|l| LogitParams::new(l.logits().map(|t| t.narrow(0, task, 1).detach())))
                     .collect(),
             },
             shapes: FreeShapes {
@@ -351,19 +333,13 @@ impl FreeProgram {
 
     /// The current parameters as plain tensors (tracked for autodiff).
     pub fn tensors(&self, sketch: &SketchConfig) -> ProgramTensors {
-        let parts = sketch.part_count();
         let components = self
             .architecture
             .components
             .iter()
             .zip(&self.shapes.components)
             .map(|(l, c)| ComponentTensors {
-                logits: ArchitectureLogits {
-                    op_logits: l.op_logits.val(),
-                    left_logits: l.left_logits.val(),
-                    right_logits: l.right_logits.val(),
-                    inputs: parts,
-                },
+                logits: l.logits(),
                 parts: PartTensors {
                     translation: c.translation.val(),
                     linear: linear_map(c.log_size.val(), c.shear.val()),
