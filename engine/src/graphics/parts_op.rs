@@ -1,12 +1,10 @@
 //! Registers the fused parts kernel ([`super::parts_kernel`]) with burn as a backend
 //! extension of the flex (CPU) backend, with its hand-written backward pass.
 
-use std::sync::Arc;
-
 use burn::backend::autodiff::{
     checkpoint::{base::Checkpointer, strategy::CheckpointStrategy},
     grads::Gradients,
-    ops::{Backward, Ops, OpsKind},
+    ops::{Backward, Ops},
 };
 use burn::backend::flex::FlexTensor;
 use burn::backend::{Autodiff, Backend, Flex, backend_extension, tensor::FloatTensor};
@@ -14,7 +12,9 @@ use burn::tensor::{Tensor, TensorData};
 
 use super::parts_kernel::{self, PartDims, PartOperands};
 pub(super) use crate::relaxed::flex::is_available;
-use crate::relaxed::flex::{contiguous_f32, flex_tensor, slice_of};
+use crate::relaxed::flex::{
+    FusedCall, FusedState, autodiff_op, contiguous_f32, register_gradients, slice_of,
+};
 
 #[backend_extension(Flex, Autodiff)]
 pub trait PartsBackend: Backend {
@@ -111,6 +111,16 @@ impl Call {
     }
 }
 
+impl FusedCall for Call {
+    /// The occupancies themselves: the backward pass reads them.
+    type Saved = Vec<f32>;
+
+    fn forward(&self) -> (FlexTensor, Vec<f32>) {
+        let values = parts_kernel::forward(&self.operands());
+        (self.output_tensor(values.clone()), values)
+    }
+}
+
 impl PartsBackend for Flex {
     fn parts_occupancy(
         points: FlexTensor,
@@ -128,36 +138,29 @@ impl PartsBackend for Flex {
 #[derive(Debug)]
 struct PartsBackward;
 
-#[derive(Debug, Clone)]
-struct PartsState {
-    call: Arc<Call>,
-    output: Arc<Vec<f32>>,
-}
-
 impl Backward<Flex, 5> for PartsBackward {
-    type State = PartsState;
+    type State = FusedState<Call>;
 
     fn backward(self, ops: Ops<Self::State, 5>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let PartsState { call, output } = ops.state;
+        let FusedState { call, saved } = ops.state;
         let grad_output = contiguous_f32(grads.consume::<Flex>(&ops.node));
-        let [points, translation, linear, surfaces, warps] = ops.parents;
         let computed = parts_kernel::backward(
             &call.operands(),
-            &output,
+            &saved,
             slice_of(&grad_output),
-            points.is_some(),
+            ops.parents[0].is_some(),
         );
-        for (parent, values, like) in [
-            (points, computed.points, &call.points),
-            (translation, computed.translation, &call.translation),
-            (linear, computed.linear, &call.linear),
-            (surfaces, computed.surfaces, &call.surfaces),
-            (warps, computed.warps, &call.warps),
-        ] {
-            if let Some(node) = parent {
-                grads.register::<Flex>(node.id, flex_tensor(values, like));
-            }
-        }
+        register_gradients(
+            grads,
+            ops.parents.map(|p| p.map(|node| node.id)),
+            [
+                (computed.points, &call.points),
+                (computed.translation, &call.translation),
+                (computed.linear, &call.linear),
+                (computed.surfaces, &call.surfaces),
+                (computed.warps, &call.warps),
+            ],
+        );
     }
 }
 
@@ -185,20 +188,6 @@ impl<C: CheckpointStrategy> PartsBackend for Autodiff<Flex, C> {
             warps.into_primitive(),
             sharpness,
         );
-        match PartsBackward.prepare::<C>(nodes).compute_bound().stateful() {
-            OpsKind::Tracked(prep) => {
-                let values = parts_kernel::forward(&call.operands());
-                let output = call.output_tensor(values.clone());
-                let state = PartsState {
-                    call: Arc::new(call),
-                    output: Arc::new(values),
-                };
-                prep.finish(state, output)
-            }
-            OpsKind::UnTracked(prep) => {
-                let output = call.output_tensor(parts_kernel::forward(&call.operands()));
-                prep.finish(output)
-            }
-        }
+        autodiff_op::<C, _, _, 5>(PartsBackward, nodes, call)
     }
 }

@@ -1,12 +1,10 @@
 //! Registers the fused CPU kernel ([`super::fused`]) with burn as a backend extension of the
 //! flex backend, with its hand-written backward pass on the autodiff graph.
 
-use std::sync::Arc;
-
 use burn::backend::autodiff::{
     checkpoint::{base::Checkpointer, strategy::CheckpointStrategy},
     grads::Gradients,
-    ops::{Backward, Ops, OpsKind},
+    ops::{Backward, Ops},
 };
 use burn::backend::flex::FlexTensor;
 use burn::backend::{
@@ -14,6 +12,7 @@ use burn::backend::{
 };
 use burn::tensor::{DType, Tensor, TensorData};
 
+use super::fused_autodiff::{FusedCall, FusedState, autodiff_op, register_gradients};
 use super::{Architecture, fused};
 use crate::dsl::Semantics;
 
@@ -127,6 +126,15 @@ pub(crate) fn flex_tensor(values: Vec<f32>, like: &FlexTensor) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, like.layout().shape().clone()))
 }
 
+impl FusedCall for Call {
+    type Saved = fused::Saved;
+
+    fn forward(&self) -> (FlexTensor, fused::Saved) {
+        let (output, saved) = fused::forward(&self.operands());
+        (self.output_tensor(output), saved)
+    }
+}
+
 impl RelaxedInterpreterBackend for Flex {
     fn relaxed_execute(
         inputs: FlexTensor,
@@ -135,41 +143,32 @@ impl RelaxedInterpreterBackend for Flex {
         right_probs: FlexTensor,
         semantics: Vec<Semantics>,
     ) -> FlexTensor {
-        let call = Call::new(inputs, op_probs, left_probs, right_probs, semantics);
-        let (output, _) = fused::forward(&call.operands());
-        call.output_tensor(output)
+        Call::new(inputs, op_probs, left_probs, right_probs, semantics)
+            .forward()
+            .0
     }
 }
 
 #[derive(Debug)]
 struct RelaxedBackward;
 
-#[derive(Debug, Clone)]
-struct RelaxedState {
-    call: Arc<Call>,
-    saved: Arc<fused::Saved>,
-}
-
 impl Backward<Flex, 4> for RelaxedBackward {
-    type State = RelaxedState;
+    type State = FusedState<Call>;
 
     fn backward(self, ops: Ops<Self::State, 4>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let state = ops.state;
+        let FusedState { call, saved } = ops.state;
         let grad_output = contiguous_f32(grads.consume::<Flex>(&ops.node));
-        let computed =
-            fused::backward(&state.call.operands(), &state.saved, slice_of(&grad_output));
-        let [inputs, op_probs, left_probs, right_probs] = ops.parents;
-        let call = &state.call;
-        for (parent, values, like) in [
-            (inputs, computed.inputs, &call.inputs),
-            (op_probs, computed.op_weights, &call.op_probs),
-            (left_probs, computed.left_weights, &call.left_probs),
-            (right_probs, computed.right_weights, &call.right_probs),
-        ] {
-            if let Some(node) = parent {
-                grads.register::<Flex>(node.id, flex_tensor(values, like));
-            }
-        }
+        let computed = fused::backward(&call.operands(), &saved, slice_of(&grad_output));
+        register_gradients(
+            grads,
+            ops.parents.map(|p| p.map(|node| node.id)),
+            [
+                (computed.inputs, &call.inputs),
+                (computed.op_weights, &call.op_probs),
+                (computed.left_weights, &call.left_probs),
+                (computed.right_weights, &call.right_probs),
+            ],
+        );
     }
 }
 
@@ -194,24 +193,6 @@ impl<C: CheckpointStrategy> RelaxedInterpreterBackend for Autodiff<Flex, C> {
             right_probs.into_primitive(),
             semantics,
         );
-        match RelaxedBackward
-            .prepare::<C>(nodes)
-            .compute_bound()
-            .stateful()
-        {
-            OpsKind::Tracked(prep) => {
-                let (output, saved) = fused::forward(&call.operands());
-                let output = call.output_tensor(output);
-                let state = RelaxedState {
-                    call: Arc::new(call),
-                    saved: Arc::new(saved),
-                };
-                prep.finish(state, output)
-            }
-            OpsKind::UnTracked(prep) => {
-                let (output, _) = fused::forward(&call.operands());
-                prep.finish(call.output_tensor(output))
-            }
-        }
+        autodiff_op::<C, _, _, 4>(RelaxedBackward, nodes, call)
     }
 }

@@ -3,10 +3,14 @@
 
 mod architecture;
 pub mod fused;
+mod fused_autodiff;
 mod fused_op;
 /// Flex-tensor plumbing the CPU kernels' burn registrations share.
 pub(crate) mod flex {
-    pub(crate) use super::fused_op::{contiguous_f32, flex_tensor, is_available, slice_of};
+    pub(crate) use super::fused_autodiff::{
+        FusedCall, FusedState, autodiff_op, register_gradients,
+    };
+    pub(crate) use super::fused_op::{contiguous_f32, is_available, slice_of};
 }
 mod gemm;
 mod interpreter;
