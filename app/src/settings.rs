@@ -84,11 +84,7 @@ impl SynthesisSettings {
     /// The engine's configuration for a target of dimension `dim` (2D keeps the paper's
     /// circle/square family; its part count is not the 3D library's).
     pub fn config(&self, dim: usize) -> SynthConfig {
-        let base = if dim == 2 {
-            SynthConfig::paper_2d()
-        } else {
-            SynthConfig::default()
-        };
+        let base = SynthConfig::for_dim(dim);
         let mut config = SynthConfig {
             steps: self.steps.max(1),
             architecture_learning_rate: self.architecture_learning_rate,

@@ -115,6 +115,16 @@ impl Default for SynthConfig {
 }
 
 impl SynthConfig {
+    /// The defaults for a target of dimension `dim`: [`Self::paper_2d`] for images, the
+    /// 3D defaults otherwise. What the CLI's and the app's settings start from.
+    pub fn for_dim(dim: usize) -> Self {
+        if dim == 2 {
+            Self::paper_2d()
+        } else {
+            Self::default()
+        }
+    }
+
     /// The paper's 2D setting (App. B.2): a simple, two symmetry and one repeated component,
     /// 20 lines each over 16 circles and 16 squares, fitted to a 64×64 image.
     ///

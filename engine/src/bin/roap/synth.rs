@@ -109,11 +109,7 @@ impl SynthArgs {
         let mut config = SynthConfig {
             seed: self.seed,
             gumbel: !self.no_gumbel,
-            ..if dim == 2 {
-                SynthConfig::paper_2d()
-            } else {
-                SynthConfig::default()
-            }
+            ..SynthConfig::for_dim(dim)
         };
         let set = |slot: &mut usize, value: Option<usize>| {
             if let Some(v) = value {
@@ -464,11 +460,7 @@ pub fn run_suite(args: &SuiteArgs, choice: DeviceChoice) -> anyhow::Result<()> {
     for shape in &shapes {
         let target = suite::open(shape, roap_engine::data::DEFAULT_RESOLUTION)
             .with_context(|| format!("opening {}", shape.name))?;
-        let mut config = if target.dim() == 2 {
-            SynthConfig::paper_2d()
-        } else {
-            SynthConfig::default()
-        };
+        let mut config = SynthConfig::for_dim(target.dim());
         config.seed = args.seed;
         if let Some(steps) = args.steps {
             config.steps = steps;
