@@ -6,7 +6,6 @@ use std::time::Instant;
 
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use rand::seq::SliceRandom as _;
 use rand::{Rng, SeedableRng as _};
 
 use super::batch::{digit_targets, example_values, targets};
@@ -17,8 +16,8 @@ use super::loss::{min_sampling_fit, reinforce_loss, task_weight};
 use super::model::{ArithModel, DigitNet, FreeTaskLogits, ModelConfig, NeuralReasoner, TaskPolicy};
 use super::tasks::{Example, Task, VARIABLES, ops};
 use crate::train::{
-    EventSink, Fault, NonFiniteGuard, RunControl, Schedule, StepReport, StopReason, TrainEvent,
-    Verdict, scalar,
+    Batcher, EventSink, Fault, NonFiniteGuard, RunControl, Schedule, StepReport, StopReason,
+    TrainEvent, Verdict, scalar,
 };
 
 pub(super) fn new_model(config: &ArithConfig, tasks: usize, device: &Device) -> ArithModel {
@@ -210,8 +209,7 @@ struct Learner {
     guard: NonFiniteGuard<ArithModel>,
     optimizer: ModuleOptimizer,
     rng: rand::rngs::StdRng,
-    order: Vec<usize>,
-    cursor: usize,
+    batches: Batcher<usize>,
 }
 
 impl Learner {
@@ -222,12 +220,11 @@ impl Learner {
         context.device.seed(seed);
         let order: Vec<usize> = (0..context.tasks.len()).collect();
         Self {
+            batches: Batcher::new(order, context.batch),
             model: new_model(config, context.tasks.len(), context.device),
             guard: NonFiniteGuard::default(),
             optimizer: crate::train::adam().init(),
             rng: rand::rngs::StdRng::seed_from_u64(config.seed ^ 0xa21),
-            cursor: order.len(),
-            order,
         }
     }
 
@@ -248,12 +245,7 @@ impl Learner {
             ..
         } = *context;
         stats.steps += 1;
-        if self.cursor + batch > self.order.len() {
-            self.order.shuffle(&mut self.rng);
-            self.cursor = 0;
-        }
-        let chosen = self.order[self.cursor..self.cursor + batch].to_vec();
-        self.cursor += batch;
+        let chosen = self.batches.next(&mut self.rng).to_vec();
         let examples: Vec<Vec<Example>> = chosen
             .iter()
             .map(|&t| {

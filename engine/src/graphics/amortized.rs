@@ -6,7 +6,6 @@ use std::time::Instant;
 
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor, TensorData};
-use rand::seq::SliceRandom as _;
 use rand::{Rng as _, SeedableRng as _};
 use serde::{Deserialize, Serialize};
 
@@ -17,7 +16,7 @@ use super::{FitLoss, GraphicsProgram, Reconstruction, SynthConfig, Target};
 use crate::data::Crop;
 use crate::relaxed::Relaxation;
 use crate::train::{
-    EventSink, Fault, NonFiniteGuard, RunControl, Schedule, StepReport, StopReason,
+    Batcher, EventSink, Fault, NonFiniteGuard, RunControl, Schedule, StepReport, StopReason,
     TemperatureSchedule, TrainEvent, Verdict, scalar,
 };
 
@@ -279,8 +278,7 @@ fn fit<M: burn::module::Module>(
     };
     let batch = config.batch_shapes.clamp(1, shapes.len());
     let n = config.batch_points.clamp(1, pool);
-    let mut order: Vec<usize> = (0..shapes.len()).collect();
-    let mut cursor = order.len();
+    let mut batches = Batcher::new((0..shapes.len()).collect::<Vec<usize>>(), batch);
     let mut guard = NonFiniteGuard::default();
     let (mut stop, mut steps) = (StopReason::Finished, 0);
     for step in 0..config.steps {
@@ -290,12 +288,7 @@ fn fit<M: burn::module::Module>(
         }
         steps = step + 1;
         model = Fault::parameters(config.fault, step, model);
-        if cursor + batch > order.len() {
-            order.shuffle(&mut rng);
-            cursor = 0;
-        }
-        let chosen = &order[cursor..cursor + batch];
-        cursor += batch;
+        let chosen = batches.next(&mut rng);
         let mut points = Vec::with_capacity(batch * n * dim);
         let mut labels = Vec::with_capacity(batch * n);
         for &shape in chosen {

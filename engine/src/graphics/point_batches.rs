@@ -2,20 +2,18 @@
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use rand::SeedableRng as _;
-use rand::seq::SliceRandom as _;
 
 use super::synth_config::SynthConfig;
 use super::target::Target;
 use crate::data::Crop;
+use crate::train::Batcher;
 
 /// Batches of the labelled sample pool (drawn once, IM-NET style), without replacement
 /// within a pass.
 pub(super) struct PointBatches {
     points: Tensor<2>, // [pool, D]
     labels: Tensor<1>, // [pool]
-    order: Vec<i64>,
-    cursor: usize,
-    batch: usize,
+    batches: Batcher<i64>,
     rng: rand::rngs::StdRng,
 }
 
@@ -38,25 +36,20 @@ impl PointBatches {
         Self {
             points: Tensor::from_data(TensorData::new(points, [pool, target.dim()]), device),
             labels: Tensor::from_data(TensorData::new(labels, [pool]), device),
-            order: (0..pool as i64).collect(),
-            cursor: pool,
-            batch: config.batch_points.clamp(1, pool),
+            batches: Batcher::new(
+                (0..pool as i64).collect(),
+                config.batch_points.clamp(1, pool),
+            ),
             rng: rand::rngs::StdRng::seed_from_u64(config.seed ^ 0xba7c4),
         }
     }
 
     /// The next batch for `tasks` tasks: points `[tasks, B, D]`, labels `[1, B]`.
     pub(super) fn next(&mut self, tasks: usize) -> (Tensor<3>, Tensor<2>) {
-        if self.cursor + self.batch > self.order.len() {
-            self.order.shuffle(&mut self.rng);
-            self.cursor = 0;
-        }
-        let indices = &self.order[self.cursor..self.cursor + self.batch];
-        self.cursor += self.batch;
-        let indices = Tensor::<1, Int>::from_data(
-            TensorData::new(indices.to_vec(), [self.batch]),
-            &self.labels.device(),
-        );
+        let batch = self.batches.batch_size();
+        let indices = self.batches.next(&mut self.rng).to_vec();
+        let indices =
+            Tensor::<1, Int>::from_data(TensorData::new(indices, [batch]), &self.labels.device());
         let points = self
             .points
             .clone()

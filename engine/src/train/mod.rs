@@ -2,6 +2,7 @@
 //! program recovery with free logits, the rule for a loss that is not a number, and the
 //! files checkpoints are made of.
 
+mod batcher;
 pub mod checkpoint;
 mod control;
 mod events;
@@ -9,6 +10,7 @@ mod non_finite;
 mod recover;
 mod schedule;
 
+pub use batcher::Batcher;
 pub use control::{RunControl, RunState};
 pub use events::{
     ArchitectureSnapshot, DomainValue, EventSink, MetricsReport, StepReport, TrainEvent,
