@@ -235,6 +235,9 @@ pub struct Policy {
 impl Policy {
     pub fn new(config: &PolicyConfig, device: &Device) -> Self {
         let total: usize = config.widths().iter().sum();
+        // In this order: burn's generator draws the encoder, the head, then the library.
+        let encoder = Encoder::new(config, device);
+        let head = LinearConfig::new(config.hidden, total).init(device);
         let library = match config.sketch.family {
             PartFamily::Library { warps, surfaces } => {
                 Some(Library::random(warps, surfaces, config.sketch.dim, device))
@@ -242,8 +245,8 @@ impl Policy {
             PartFamily::CirclesSquares { .. } => None,
         };
         Self {
-            encoder: Encoder::new(config, device),
-            head: LinearConfig::new(config.hidden, total).init(device),
+            encoder,
+            head,
             library,
         }
     }
